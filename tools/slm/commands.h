@@ -1,0 +1,11 @@
+// Subcommand registration: each cmd_<name>.cc adds its subcommand to the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace slm::cli {
+
+// Each register_* adds one subcommand (and its callback) to `app`.
+void register_inspect(CLI::App& app);
+
+}  // namespace slm::cli

@@ -1,0 +1,25 @@
+// The `slm` entry point: builds the subcommand tree and turns slm::Error into a clean exit code.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"slm: small language models from raw data to an evaluated model behind an API"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "slm 0.1.0");
+  slm::cli::register_inspect(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const slm::Error& e) {
+    std::fprintf(stderr, "slm: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "slm: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
