@@ -1,0 +1,120 @@
+// The inference engine's public surface: Model (config + weights mapped from GGUF or llama2.c .bin),
+// KvCache (multi-sequence, F16 or F32), Batch, and the batched forward pass.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+
+namespace slm::gguf {
+class File;
+}
+
+namespace slm::model {
+
+// One forward call's tokens. Row i is token tokens[i] at position positions[i] of sequence seq_ids[i];
+// want_logits[i] != 0 asks for its logits. Rows of one sequence must appear in increasing position order,
+// and a sequence's first new position must equal its current cache length (no holes).
+struct Batch {
+  std::vector<int32_t> tokens;
+  std::vector<int32_t> positions;
+  std::vector<int32_t> seq_ids;
+  std::vector<uint8_t> want_logits;
+
+  void add(int32_t token, int32_t pos, int32_t seq = 0, bool logits = false) {
+    tokens.push_back(token);
+    positions.push_back(pos);
+    seq_ids.push_back(seq);
+    want_logits.push_back(logits ? 1 : 0);
+  }
+  void clear() { tokens.clear(), positions.clear(), seq_ids.clear(), want_logits.clear(); }
+  size_t size() const { return tokens.size(); }
+  size_t n_logits() const;  // rows with want_logits set
+};
+
+enum class KvType { f32, f16 };
+
+struct KvCacheOptions {
+  int n_seq = 1;       // sequences the cache holds, ids 0..n_seq-1
+  int n_ctx = 0;       // positions per sequence; 0 = the model's context length
+  KvType type = KvType::f16;
+};
+
+// K and V for every layer and sequence: k(layer, seq, pos) is a (n_head_kv * head_dim) row.
+// Memory: n_layer * n_seq * n_ctx * 2 * n_head_kv * head_dim * (2 or 4) bytes, allocated up front.
+class KvCache {
+ public:
+  KvCache(const ModelConfig& cfg, KvCacheOptions opt = {});
+
+  int n_seq() const { return n_seq_; }
+  int n_ctx() const { return n_ctx_; }
+  KvType type() const { return type_; }
+  int seq_len(int seq) const;       // positions filled so far (the next position to feed)
+  void clear(int seq);              // forget a sequence
+  void clear_all();
+  void truncate(int seq, int n);    // keep the first n positions (n <= seq_len), e.g. to rewind a chat
+
+  // Raw row access for the attention block: row of kv_dim values, stored as float or f16.
+  void* k_row(int layer, int seq, int pos);
+  void* v_row(int layer, int seq, int pos);
+  int kv_dim() const { return kv_dim_; }
+  void set_seq_len(int seq, int n);  // used by forward after writing positions
+
+ private:
+  size_t offset(int layer, int seq, int pos) const;
+  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0;
+  KvType type_ = KvType::f16;
+  size_t elem_bytes_ = 2;
+  std::vector<uint8_t> k_, v_;
+  std::vector<int> len_;
+};
+
+struct Weights;  // model/weights.h: views into the mapped file
+struct LoadedFile;
+
+class Model {
+ public:
+  // GGUF (any architecture in the registry) or llama2.c .bin (version 0 or 1, float32).
+  // The file stays mapped for the Model's lifetime; weights are used in place.
+  // Throws slm::Error for unknown architectures, missing/ill-shaped tensors and bad metadata.
+  static Model load(const std::string& path);
+  // From an already-open GGUF (shared, kept alive by the Model).
+  static Model from_gguf(std::shared_ptr<const gguf::File> file);
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelConfig& config() const { return cfg_; }
+  int n_vocab() const { return cfg_.n_vocab; }
+  int n_ctx() const { return cfg_.n_ctx; }
+  // The GGUF the model came from (for tokenizer metadata), or null for a llama2.c .bin.
+  const gguf::File* gguf() const;
+  const Weights& weights() const { return *weights_; }
+
+  KvCache make_cache(KvCacheOptions opt = {}) const { return KvCache(cfg_, opt); }
+
+  // Runs every row of the batch through the network, appending K/V to `kv`, and writes logits for the
+  // rows with want_logits set, in batch order: logits_out must hold batch.n_logits() * n_vocab floats.
+  // Throws slm::Error for token ids out of range, seq ids out of range, positions past the cache's
+  // context or not contiguous with what the cache holds, and a wrong logits_out size.
+  void forward(const Batch& batch, KvCache& kv, std::span<float> logits_out) const;
+
+  // Convenience: feeds `tokens` to sequence `seq` starting at kv.seq_len(seq), in chunks of at most
+  // `chunk` tokens, and returns the logits of every token ([tokens.size(), n_vocab]) or only of the last
+  // one ([n_vocab]) when all_logits is false.
+  std::vector<float> prefill(std::span<const int32_t> tokens, KvCache& kv, int seq = 0,
+                             bool all_logits = false, int chunk = 512) const;
+
+ private:
+  Model();
+  ModelConfig cfg_;
+  std::unique_ptr<LoadedFile> file_;
+  std::unique_ptr<Weights> weights_;
+};
+
+}  // namespace slm::model
