@@ -26,6 +26,7 @@ struct Value;
 struct Array {
   ValueType elem_type = ValueType::u8;
   std::vector<Value> items;  // may themselves be arrays (nested)
+  friend bool operator==(const Array&, const Array&) = default;
 };
 
 // The variant's index equals the ValueType id.
@@ -34,6 +35,7 @@ using ValueData = std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int
 struct Value {
   ValueData data;
   ValueType type() const { return ValueType(data.index()); }
+  friend bool operator==(const Value&, const Value&) = default;
 };
 
 struct KeyValue {
@@ -61,6 +63,8 @@ class File {
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }  // absolute offset of the data section
+  uint64_t header_size() const { return header_size_; }  // end of the tensor infos (before padding)
+  const std::string& name() const { return name_; }
   const std::vector<KeyValue>& metadata() const { return kv_; }  // in file order
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // in file order
   std::span<const uint8_t> bytes() const { return bytes_; }
@@ -84,6 +88,7 @@ class File {
   uint32_t version_ = 3;
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;
+  uint64_t header_size_ = 0;
   std::vector<KeyValue> kv_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> kv_index_, tensor_index_;
@@ -95,7 +100,8 @@ class Writer {
  public:
   explicit Writer(uint32_t version = 3) : version_(version) {}
   void set_alignment(uint64_t a);  // also written as general.alignment when != 32 and not set explicitly
-  void add_kv(std::string key, Value v);
+  void add_kv(std::string key, Value v);  // appends (a duplicate key is written as given)
+  void set_kv(std::string key, Value v);  // replaces the value of an existing key, else appends
   // Tensor data is copied at write time from `data` (which must stay alive until write()).
   // offset: nullopt = next aligned position after the previous tensor.
   void add_tensor(std::string name, DType type, std::vector<int64_t> ne, std::span<const uint8_t> data,
@@ -103,8 +109,15 @@ class Writer {
   std::vector<uint8_t> to_bytes() const;
   void write(const std::string& path) const;  // atomic: writes path.tmp then renames
 
-  // A writer holding everything `f` holds, for round trips and edits.
+  // A writer holding everything `f` holds, for round trips and edits; `f` must outlive it.
+  // While the header keeps its size and no tensor is added, everything after the header
+  // (padding, gaps, trailing bytes) is reproduced verbatim; otherwise the canonical layout is written.
   static Writer from(const File& f);
+
+  // Layout: tensors are placed at their offsets, padding is zero-filled; with no tensors the file
+  // ends right after the header (as gguf-py writes vocabulary-only files).
+  // The writer checks nothing about shapes: it writes exactly what it is given (tests build
+  // malformed files with it); File::parse is the validator.
 
  private:
   struct PendingTensor {
@@ -112,10 +125,20 @@ class Writer {
     std::span<const uint8_t> data;
     bool explicit_offset = false;
   };
+  std::vector<uint8_t> header_bytes(const std::vector<uint64_t>& offsets) const;
+  std::vector<uint64_t> layout(uint64_t* data_size) const;
+  template <typename Sink>
+  void emit(Sink&& sink) const;
+
   uint32_t version_;
   uint64_t alignment_ = 32;
   std::vector<KeyValue> kv_;
   std::vector<PendingTensor> tensors_;
+  // Set by from(): the source's bytes after its header, reused verbatim while the layout is unchanged.
+  bool has_source_ = false;
+  std::span<const uint8_t> source_tail_;
+  uint64_t source_header_size_ = 0;
+  size_t source_tensor_count_ = 0;
 };
 
 }  // namespace slm::gguf
