@@ -1,0 +1,70 @@
+// Scale searches shared by the k-quant and IQ4 quantisers: weighted least squares over integer grids.
+// Every search scores candidates by the exact decoded error (the float arithmetic of the decoder), so
+// what is kept is what the file will dequantise to.
+#pragma once
+
+#include <cstdint>
+
+#include "core/f16.h"
+
+namespace slm::quant::detail {
+
+// Quantisation levels: the integers lo..hi, or a sorted table of n values. A code indexes the levels.
+struct Grid {
+  int lo = 0;
+  int hi = 0;
+  const int8_t* table = nullptr;
+  int n = 0;
+
+  int size() const { return table ? n : hi - lo + 1; }
+  float value(int code) const { return table ? float(table[code]) : float(lo + code); }
+  int nearest(float v) const;  // code of the level nearest to v (NaN -> the lowest)
+};
+
+// Per-element weights: imatrix columns when given, else all ones. x: one row; w: the same length.
+void row_weights(const float* imatrix, int64_t col0, int n, float* w);
+
+// Symmetric: x ~ s * grid.value(L). Best s of either sign (0 when x is all zero); writes L.
+float fit_scale(const float* x, const float* w, int n, const Grid& g, uint8_t* L);
+
+// Affine: x ~ s * L - m with L in 0..nmax, s >= 0 and m >= 0 (the offset is never positive).
+struct Affine {
+  float s = 0;
+  float m = 0;
+};
+Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L);
+
+// Exact weighted error of one sub-block decoded as (dl * value(L)) with the nearest codes; writes L.
+double sub_error_sym(const float* x, const float* w, int n, float dl, const Grid& g, uint8_t* L);
+// Exact weighted error of one sub-block decoded as (dl * L - ml), L in 0..nmax; writes L.
+double sub_error_affine(const float* x, const float* w, int n, float dl, float ml, int nmax, uint8_t* L);
+
+// One scale per block, stored as f16: x ~ d * value(L). Returns d; writes L (n codes).
+f16 quantize_block_sym(const float* x, const float* w, int n, const Grid& g, uint8_t* L);
+
+// A super-block of nsub sub-blocks of len elements: x ~ (d * c[k]) * value(L), c[k] in cmin..cmax.
+struct SymPlan {
+  int nsub;
+  int len;
+  Grid grid;
+  int cmin;
+  int cmax;
+};
+// Returns d; writes codes (nsub) and L (nsub * len).
+f16 quantize_super_sym(const float* x, const float* w, const SymPlan& p, int* codes, uint8_t* L);
+
+// A super-block of affine sub-blocks: x ~ (d * sc[k]) * L - dmin * mc[k], sc in 0..cmax, mc in 0..cmax.
+struct AffinePlan {
+  int nsub;
+  int len;
+  int nmax;  // L in 0..nmax
+  int cmax;  // scale and min codes in 0..cmax
+};
+struct AffineCodes {
+  f16 d;
+  f16 dmin;
+};
+AffineCodes quantize_super_affine(const float* x, const float* w, const AffinePlan& p, int* sc, int* mc,
+                                  uint8_t* L);
+
+}  // namespace slm::quant::detail
