@@ -50,8 +50,9 @@ struct ModelConfig {
     return sliding_window > 0 && (sliding_layer_period == 0 || layer % sliding_layer_period == 0);
   }
   float attn_scale() const;
-  // Throws slm::Error("[model] ...") when values are missing or inconsistent.
-  void validate() const;
+  // Throws slm::Error("[model] ...") when values are missing or inconsistent (n_vocab only when asked:
+  // it is known once the embedding tensor is bound).
+  void validate(bool check_vocab = true) const;
 };
 
 // Helpers for arch/<family>.cc: read "<arch>.<key>" with clear errors.

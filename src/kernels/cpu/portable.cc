@@ -1,0 +1,134 @@
+// The portable kernel table (Isa::scalar): float accumulation in 8 independent lanes so that the compiler
+// can vectorise without -m flags; quantised rows are dequantised chunk by chunk into a stack buffer.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/cpu/tables.h"
+#include "kernels/reference/reference.h"
+
+namespace slm::kernels::cpu {
+namespace {
+
+constexpr int kLanes = 8;
+
+float dot_lanes(const float* a, const float* b, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
+  float tail = 0.0f;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  float s = tail;
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+void matmul(const MatView& w, std::span<const float> x, int64_t n, std::span<float> y) {
+  if (w.type == DType::F32) {
+    for (int64_t r = 0; r < w.rows; ++r) {
+      const float* wr = reinterpret_cast<const float*>(w.row(r));
+      for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] = dot_lanes(wr, x.data() + t * w.cols, w.cols);
+    }
+    return;
+  }
+  constexpr int64_t kChunk = 2048;
+  float buf[kChunk];
+  const int64_t bs = dtype_info(w.type).block_size;
+  const int64_t step = (kChunk / bs) * bs;
+  for (int64_t r = 0; r < w.rows; ++r) {
+    if (w.cols <= step) {  // the whole row fits: one dequantisation, one dot per token
+      reference::row_chunk_to_f32(w, r, 0, std::span<float>(buf, size_t(w.cols)));
+      for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] = dot_lanes(buf, x.data() + t * w.cols, w.cols);
+      continue;
+    }
+    for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] = 0.0f;
+    for (int64_t c0 = 0; c0 < w.cols; c0 += step) {
+      const int64_t len = std::min(step, w.cols - c0);
+      reference::row_chunk_to_f32(w, r, c0, std::span<float>(buf, size_t(len)));
+      for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] += dot_lanes(buf, x.data() + t * w.cols + c0, len);
+    }
+  }
+}
+
+void rmsnorm(std::span<const float> x, std::span<const float> w, float eps, std::span<float> y) {
+  const float ss = dot_lanes(x.data(), x.data(), int64_t(x.size()));
+  const float inv = 1.0f / std::sqrt(ss / float(x.size()) + eps);
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * inv * w[i];
+}
+
+float dot(std::span<const float> a, std::span<const float> b) {
+  return dot_lanes(a.data(), b.data(), int64_t(a.size()));
+}
+
+float dot_f16(std::span<const float> a, const f16* b) {
+  float acc[kLanes] = {};
+  const size_t n = a.size();
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * f16_to_f32(b[i + l]);
+  float s = 0.0f;
+  for (; i < n; ++i) s += a[i] * f16_to_f32(b[i]);
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+void axpy(float a, std::span<const float> x, std::span<float> y) {
+  for (size_t i = 0; i < y.size(); ++i) y[i] += a * x[i];
+}
+
+void axpy_f16(float a, const f16* x, std::span<float> y) {
+  for (size_t i = 0; i < y.size(); ++i) y[i] += a * f16_to_f32(x[i]);
+}
+
+void softmax(std::span<float> x) {
+  if (x.empty()) return;
+  const float mx = *std::max_element(x.begin(), x.end());
+  float sum = 0.0f;
+  for (float& v : x) {
+    v = std::exp(v - mx);
+    sum += v;
+  }
+  const float inv = 1.0f / sum;
+  for (float& v : x) v *= inv;
+}
+
+void softcap(std::span<float> x, float cap) {
+  const float inv = 1.0f / cap;
+  for (float& v : x) v = cap * std::tanh(v * inv);
+}
+
+void silu_mul(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
+  for (size_t i = 0; i < out.size(); ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void gelu_tanh_mul(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
+  constexpr float k = 0.7978845608028654f;  // sqrt(2 / pi)
+  for (size_t i = 0; i < out.size(); ++i) {
+    const float g = gate[i];
+    out[i] = 0.5f * g * (1.0f + std::tanh(k * (g + 0.044715f * g * g * g))) * up[i];
+  }
+}
+
+constexpr CpuKernels kTable = {
+    .isa = Isa::scalar,
+    .matmul = matmul,
+    .row_to_f32 = reference::row_to_f32,
+    .rmsnorm = rmsnorm,
+    .dot = dot,
+    .dot_f16 = dot_f16,
+    .axpy = axpy,
+    .axpy_f16 = axpy_f16,
+    .to_f16 = reference::to_f16,
+    .add = reference::add,
+    .scale = reference::scale,
+    .softmax = softmax,
+    .softcap = softcap,
+    .silu_mul = silu_mul,
+    .gelu_tanh_mul = gelu_tanh_mul,
+};
+
+}  // namespace
+
+const CpuKernels& portable_table() { return kTable; }
+
+}  // namespace slm::kernels::cpu

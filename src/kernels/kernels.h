@@ -1,0 +1,59 @@
+// The whole CPU kernel surface: one table of function pointers per compiled ISA, chosen once at start-up.
+// reference/ holds the scalar oracle every table is tested against; cpu/ holds the tables. Per-ISA versions
+// go in src/kernels/cpu/<isa>/*.cc, compiled with their own -m flags, each exposing one table that
+// cpu_kernels_for() returns when the CPU supports it. Kernels never throw and never allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "core/dtype.h"
+#include "core/f16.h"
+
+namespace slm::kernels {
+
+enum class Isa { scalar, avx2, avx512 };
+const char* isa_name(Isa isa);
+
+// A row-major weight matrix of any dequantisable type: `rows` rows of `cols` elements, `row_bytes` apart.
+// cols is a multiple of the type's block size. Views point into the mapped model file.
+struct MatView {
+  DType type = DType::F32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes = 0;
+
+  const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
+  MatView slice_rows(int64_t r0, int64_t n) const { return {type, row(r0), n, cols, row_bytes}; }
+};
+
+struct CpuKernels {
+  Isa isa;
+  // y: (n, w.rows) = x: (n, w.cols) @ w^T; x and y row-major.
+  void (*matmul)(const MatView& w, std::span<const float> x, int64_t n, std::span<float> y);
+  // One row of w as floats (embedding lookup); dst.size() == w.cols.
+  void (*row_to_f32)(const MatView& w, int64_t r, std::span<float> dst);
+  // y = x / sqrt(mean(x^2) + eps) * w; y may alias x.
+  void (*rmsnorm)(std::span<const float> x, std::span<const float> w, float eps, std::span<float> y);
+  float (*dot)(std::span<const float> a, std::span<const float> b);
+  float (*dot_f16)(std::span<const float> a, const f16* b);                // b has a.size() values
+  void (*axpy)(float a, std::span<const float> x, std::span<float> y);    // y += a * x
+  void (*axpy_f16)(float a, const f16* x, std::span<float> y);            // y += a * x, x has y.size()
+  void (*to_f16)(std::span<const float> x, f16* y);
+  void (*add)(std::span<const float> x, std::span<float> y);              // y += x
+  void (*scale)(std::span<float> x, float s);                             // x *= s
+  void (*softmax)(std::span<float> x);                                    // in place, max-subtracted
+  void (*softcap)(std::span<float> x, float cap);                         // x = cap * tanh(x / cap)
+  // out = act(gate) * up; out may alias gate.
+  void (*silu_mul)(std::span<const float> gate, std::span<const float> up, std::span<float> out);
+  void (*gelu_tanh_mul)(std::span<const float> gate, std::span<const float> up, std::span<float> out);
+};
+
+// The best table for this CPU, chosen once; SLM_FORCE_ISA=scalar|avx2|avx512 overrides it.
+const CpuKernels& cpu_kernels();
+// nullptr when that ISA is not compiled in or this CPU lacks it (tests iterate every Isa).
+const CpuKernels* cpu_kernels_for(Isa isa);
+
+}  // namespace slm::kernels

@@ -1,0 +1,149 @@
+// RoPE, attention over the KV cache, and the gated MLP.
+#include "model/blocks.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace slm::model {
+
+Scratch::Scratch(const ModelConfig& cfg, size_t n, int n_ctx)
+    : x(n * cfg.dim), xn(n * cfg.dim), q(n * cfg.q_dim()), att(n * cfg.q_dim()), k(n * cfg.kv_dim()),
+      v(n * cfg.kv_dim()), o(n * cfg.dim), gate(n * cfg.ffn_dim), up(n * cfg.ffn_dim), scores(size_t(n_ctx)) {}
+
+RopeTable rope_table(const ModelConfig& cfg, std::span<const float> freq_divisors,
+                     std::span<const int32_t> positions) {
+  RopeTable rt;
+  rt.half = cfg.rope_dim / 2;
+  const size_t h = size_t(rt.half);
+  std::vector<double> inv_freq(h);
+  for (size_t i = 0; i < h; ++i) {
+    // theta_i = pos * base^(-2i / rope_dim) / divisor_i
+    inv_freq[i] = std::pow(double(cfg.rope_theta), -2.0 * double(i) / double(cfg.rope_dim));
+    if (!freq_divisors.empty()) inv_freq[i] /= double(freq_divisors[i]);
+  }
+  rt.cos.resize(positions.size() * h);
+  rt.sin.resize(positions.size() * h);
+  for (size_t r = 0; r < positions.size(); ++r) {
+    for (size_t i = 0; i < h; ++i) {
+      const double a = double(positions[r]) * inv_freq[i];
+      rt.cos[r * h + i] = float(std::cos(a));
+      rt.sin[r * h + i] = float(std::sin(a));
+    }
+  }
+  return rt;
+}
+
+void rope_apply(const ModelConfig& cfg, const RopeTable& rt, size_t row, std::span<float> head) {
+  const size_t h = size_t(rt.half);
+  const float* c = rt.cos.data() + row * h;
+  const float* s = rt.sin.data() + row * h;
+  // normal: pairs (2i, 2i+1); neox: pairs (i, i + rope_dim/2)
+  const size_t stride = cfg.rope_style == RopeStyle::normal ? 1 : h;
+  const size_t step = cfg.rope_style == RopeStyle::normal ? 2 : 1;
+  for (size_t i = 0; i < h; ++i) {
+    float& a = head[i * step];
+    float& b = head[i * step + stride];
+    const float x0 = a, x1 = b;
+    a = x0 * c[i] - x1 * s[i];
+    b = x0 * s[i] + x1 * c[i];
+  }
+}
+
+void rmsnorm_rows(const kernels::CpuKernels& k, std::span<const float> x, std::span<const float> w, float eps,
+                  size_t width, std::span<float> y) {
+  for (size_t r = 0; r * width < x.size(); ++r)
+    k.rmsnorm(x.subspan(r * width, width), w, eps, y.subspan(r * width, width));
+}
+
+namespace {
+
+void add_bias(std::span<float> y, const std::vector<float>& b) {
+  if (b.empty()) return;
+  for (size_t i = 0; i < y.size(); ++i) y[i] += b[i % b.size()];
+}
+
+void store_row(const kernels::CpuKernels& k, KvType t, std::span<const float> src, void* dst) {
+  if (t == KvType::f16) {
+    k.to_f16(src, static_cast<f16*>(dst));
+  } else {
+    std::copy(src.begin(), src.end(), static_cast<float*>(dst));
+  }
+}
+
+// One query head against positions [lo, hi] of one sequence: out (head_dim) = softmax(q.K^T * scale) V.
+void attend_head(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, int seq,
+                 int lo, int hi, int kv_head, std::span<const float> q, std::span<float> scores,
+                 std::span<float> out) {
+  const size_t hd = size_t(cfg.head_dim), off = size_t(kv_head) * hd;
+  const bool half = kv.type() == KvType::f16;
+  const float scale = cfg.attn_scale();
+  const std::span<float> sc = scores.first(size_t(hi - lo + 1));
+  for (int j = lo; j <= hi; ++j) {
+    const void* kr = kv.k_row(layer, seq, j);
+    const float d = half ? k.dot_f16(q, static_cast<const f16*>(kr) + off)
+                        : k.dot(q, std::span<const float>(static_cast<const float*>(kr) + off, hd));
+    sc[size_t(j - lo)] = d * scale;
+  }
+  if (cfg.attn_softcap > 0.0f) k.softcap(sc, cfg.attn_softcap);
+  k.softmax(sc);
+  std::fill(out.begin(), out.end(), 0.0f);
+  for (int j = lo; j <= hi; ++j) {
+    const void* vr = kv.v_row(layer, seq, j);
+    const float p = sc[size_t(j - lo)];
+    if (half) {
+      k.axpy_f16(p, static_cast<const f16*>(vr) + off, out);
+    } else {
+      k.axpy(p, std::span<const float>(static_cast<const float*>(vr) + off, hd), out);
+    }
+  }
+}
+
+}  // namespace
+
+void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, int layer,
+                     const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s) {
+  const size_t n = batch.size(), hd = size_t(cfg.head_dim);
+  const size_t qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim());
+  k.matmul(L.wq, s.xn, int64_t(n), s.q);  // q: (n, q_dim)
+  k.matmul(L.wk, s.xn, int64_t(n), s.k);  // k: (n, kv_dim)
+  k.matmul(L.wv, s.xn, int64_t(n), s.v);  // v: (n, kv_dim)
+  add_bias(s.q, L.bq);
+  add_bias(s.k, L.bk);
+  add_bias(s.v, L.bv);
+  if (cfg.qk_norm) {  // per-head RMSNorm before RoPE
+    rmsnorm_rows(k, s.q, L.q_norm, cfg.norm_eps, hd, s.q);
+    rmsnorm_rows(k, s.k, L.k_norm, cfg.norm_eps, hd, s.k);
+  }
+  for (size_t r = 0; r < n; ++r) {
+    for (int h = 0; h < cfg.n_head; ++h) rope_apply(cfg, rt, r, std::span(s.q).subspan(r * qd + h * hd, hd));
+    for (int h = 0; h < cfg.n_head_kv; ++h)
+      rope_apply(cfg, rt, r, std::span(s.k).subspan(r * kvd + h * hd, hd));
+    const int seq = batch.seq_ids[r], pos = batch.positions[r];
+    store_row(k, kv.type(), std::span(s.k).subspan(r * kvd, kvd), kv.k_row(layer, seq, pos));
+    store_row(k, kv.type(), std::span(s.v).subspan(r * kvd, kvd), kv.v_row(layer, seq, pos));
+  }
+  const int group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
+  for (size_t r = 0; r < n; ++r) {
+    const int seq = batch.seq_ids[r], pos = batch.positions[r];
+    const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
+    for (int h = 0; h < cfg.n_head; ++h) {
+      attend_head(k, cfg, kv, layer, seq, lo, pos, h / group, std::span(s.q).subspan(r * qd + h * hd, hd),
+                  s.scores, std::span(s.att).subspan(r * qd + h * hd, hd));
+    }
+  }
+  k.matmul(L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
+}
+
+void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s) {
+  const int64_t n = int64_t(s.xn.size() / size_t(cfg.dim));
+  k.matmul(L.w_gate, s.xn, n, s.gate);  // gate, up: (n, ffn)
+  k.matmul(L.w_up, s.xn, n, s.up);
+  if (cfg.act == Activation::gelu_tanh) {
+    k.gelu_tanh_mul(s.gate, s.up, s.gate);
+  } else {
+    k.silu_mul(s.gate, s.up, s.gate);
+  }
+  k.matmul(L.w_down, s.gate, n, s.o);  // o: (n, dim)
+}
+
+}  // namespace slm::model

@@ -1,0 +1,47 @@
+// The shared transformer blocks every family is assembled from: RoPE, grouped-query attention over the
+// KV cache, the gated MLP. Activations are row-major (n_tokens, width) float buffers.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "model/model.h"
+#include "model/weights.h"
+
+namespace slm::model {
+
+// cos/sin of every (row, frequency) pair: (n_rows, rope_dim / 2) each.
+struct RopeTable {
+  int half = 0;
+  std::vector<float> cos, sin;
+};
+RopeTable rope_table(const ModelConfig& cfg, std::span<const float> freq_divisors,
+                     std::span<const int32_t> positions);
+// Rotates the first rope_dim values of one head vector for table row `row`.
+void rope_apply(const ModelConfig& cfg, const RopeTable& rt, size_t row, std::span<float> head);
+
+// Scratch buffers sized for one batch; allocated per forward call.
+struct Scratch {
+  std::vector<float> x, xn;       // (n, dim)
+  std::vector<float> q, att;      // (n, q_dim)
+  std::vector<float> k, v;        // (n, kv_dim)
+  std::vector<float> o;           // (n, dim)
+  std::vector<float> gate, up;    // (n, ffn)
+  std::vector<float> scores;      // (n_ctx)
+  Scratch(const ModelConfig& cfg, size_t n, int n_ctx);
+};
+
+// Attention of one layer: s.xn -> s.o (n, dim). Projects q/k/v (+bias, q/k norm), applies RoPE, writes
+// K/V for every batch row into the cache, then attends each row to its own sequence's positions <= its own.
+void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, int layer,
+                     const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s);
+
+// Gated MLP: s.xn -> s.o (n, dim): down(act(gate(x)) * up(x)).
+void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s);
+
+// RMSNorm of each `width`-wide row of x (n rows) into y.
+void rmsnorm_rows(const kernels::CpuKernels& k, std::span<const float> x, std::span<const float> w, float eps,
+                  size_t width, std::span<float> y);
+
+}  // namespace slm::model

@@ -1,0 +1,88 @@
+// The batched decoder forward pass shared by every family (differences are ModelConfig values):
+// embed -> n_layer x [norm, attention, (post-norm), residual, norm, MLP, (post-norm), residual] -> logits.
+#include <algorithm>
+#include <map>
+
+#include "core/error.h"
+#include "model/blocks.h"
+#include "model/model.h"
+
+namespace slm::model {
+namespace {
+
+// Checks everything about the batch before the cache is touched, so a bad batch changes nothing.
+void validate_batch(const ModelConfig& cfg, const Batch& b, const KvCache& kv, size_t logits_size) {
+  const size_t n = b.tokens.size();
+  if (b.positions.size() != n || b.seq_ids.size() != n || b.want_logits.size() != n)
+    fail("[model] batch arrays differ in length: {} tokens, {} positions, {} seq ids, {} logit flags", n,
+         b.positions.size(), b.seq_ids.size(), b.want_logits.size());
+  if (kv.kv_dim() != cfg.kv_dim()) fail("[model] KV cache was made for a different model");
+  std::map<int, int> next;  // seq -> next expected position
+  for (size_t i = 0; i < n; ++i) {
+    const int32_t tok = b.tokens[i], seq = b.seq_ids[i], pos = b.positions[i];
+    if (tok < 0 || tok >= cfg.n_vocab)
+      fail("[model] batch row {}: token id {} out of range [0, {})", i, tok, cfg.n_vocab);
+    if (seq < 0 || seq >= kv.n_seq())
+      fail("[model] batch row {}: sequence id {} out of range [0, {})", i, seq, kv.n_seq());
+    auto it = next.try_emplace(seq, kv.seq_len(seq)).first;
+    if (pos >= kv.n_ctx())
+      fail("[model] sequence {}: position {} is past the context length {} (the KV cache holds {} positions)",
+           seq, pos, kv.n_ctx(), kv.n_ctx());
+    if (pos != it->second)
+      fail("[model] batch row {}: sequence {} expects position {}, got {}", i, seq, it->second, pos);
+    ++it->second;
+  }
+  const size_t want = b.n_logits() * size_t(cfg.n_vocab);
+  if (logits_size != want)
+    fail("[model] logits buffer holds {} floats, the batch needs {} ({} rows x {} vocab)", logits_size, want,
+         b.n_logits(), cfg.n_vocab);
+}
+
+void residual(const kernels::CpuKernels& k, const ModelConfig& cfg, const std::vector<float>& post_norm,
+              Scratch& s) {
+  if (cfg.post_norms) rmsnorm_rows(k, s.o, post_norm, cfg.norm_eps, size_t(cfg.dim), s.o);
+  k.add(s.o, s.x);
+}
+
+}  // namespace
+
+void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batch, KvCache& kv,
+                     std::span<float> logits_out) {
+  validate_batch(cfg, batch, kv, logits_out.size());
+  const size_t n = batch.size(), dim = size_t(cfg.dim);
+  if (n == 0) return;
+  const kernels::CpuKernels& k = kernels::cpu_kernels();
+  Scratch s(cfg, n, kv.n_ctx());
+  for (size_t r = 0; r < n; ++r) {  // x: (n, dim)
+    const std::span<float> xr = std::span(s.x).subspan(r * dim, dim);
+    k.row_to_f32(w.tok_embd, batch.tokens[r], xr);
+    if (cfg.embed_scale != 1.0f) k.scale(xr, cfg.embed_scale);
+  }
+  const RopeTable rt = rope_table(cfg, w.rope_freqs, batch.positions);
+  for (int l = 0; l < cfg.n_layer; ++l) {
+    const LayerWeights& L = w.layers[size_t(l)];
+    rmsnorm_rows(k, s.x, L.attn_norm, cfg.norm_eps, dim, s.xn);
+    attention_block(k, cfg, L, l, batch, rt, kv, s);
+    residual(k, cfg, L.post_attn_norm, s);
+    rmsnorm_rows(k, s.x, L.ffn_norm, cfg.norm_eps, dim, s.xn);
+    mlp_block(k, cfg, L, s);
+    residual(k, cfg, L.post_ffn_norm, s);
+  }
+  std::map<int, int> len;
+  for (size_t r = 0; r < n; ++r) len[batch.seq_ids[r]] = batch.positions[r] + 1;
+  for (auto [seq, l] : len) kv.set_seq_len(seq, l);
+  // Final norm and output projection only for rows that want logits: xs (m, dim) -> logits (m, n_vocab).
+  std::vector<float> xs;
+  for (size_t r = 0; r < n; ++r) {
+    if (!batch.want_logits[r]) continue;
+    xs.resize(xs.size() + dim);
+    k.rmsnorm(std::span(s.x).subspan(r * dim, dim), w.output_norm, cfg.norm_eps,
+              std::span(xs).subspan(xs.size() - dim, dim));
+  }
+  const int64_t m = int64_t(xs.size() / dim);
+  if (m == 0) return;
+  k.matmul(w.output, xs, m, logits_out);
+  if (cfg.final_softcap > 0.0f) k.softcap(logits_out, cfg.final_softcap);
+}
+
+}  // namespace slm::model

@@ -1,0 +1,84 @@
+// Model: loading (GGUF through the architecture registry, or a llama2.c .bin), forward and prefill.
+#include "model/model.h"
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "model/forward.h"
+#include "model/llama2c.h"
+#include "model/registry.h"
+
+namespace slm::model {
+
+struct LoadedFile {
+  std::shared_ptr<const gguf::File> gguf;  // GGUF models
+  MappedFile bin;                          // llama2.c checkpoints
+};
+
+Model::Model() : file_(std::make_unique<LoadedFile>()), weights_(std::make_unique<Weights>()) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+const gguf::File* Model::gguf() const { return file_->gguf.get(); }
+
+Model Model::load(const std::string& path) {
+  MappedFile map(path);
+  if (map.size() >= 4 && std::memcmp(map.data(), "GGUF", 4) == 0) {
+    map = MappedFile();
+    return from_gguf(std::make_shared<const gguf::File>(gguf::File::open(path)));
+  }
+  Model m;
+  m.file_->bin = std::move(map);
+  load_llama2c(m.file_->bin, m.cfg_, *m.weights_);
+  return m;
+}
+
+Model Model::from_gguf(std::shared_ptr<const gguf::File> file) {
+  SLM_CHECK(file != nullptr);
+  const std::optional<std::string> arch = file->get_string("general.architecture");
+  if (!arch) fail("[model] metadata key 'general.architecture' missing");
+  const ArchSpec* spec = find_arch(*arch);
+  if (!spec)
+    fail("[model] architecture '{}' is not supported (known: {})", *arch, fmt::join(arch_names(), ", "));
+  Model m;
+  m.cfg_ = spec->read_config(*file);
+  m.cfg_.validate(/*check_vocab=*/false);
+  spec->bind(TensorBinder(*file), m.cfg_, *m.weights_);
+  m.cfg_.validate();
+  m.file_->gguf = std::move(file);
+  return m;
+}
+
+void Model::forward(const Batch& batch, KvCache& kv, std::span<float> logits_out) const {
+  decoder_forward(cfg_, *weights_, batch, kv, logits_out);
+}
+
+std::vector<float> Model::prefill(std::span<const int32_t> tokens, KvCache& kv, int seq, bool all_logits,
+                                  int chunk) const {
+  if (chunk < 1) fail("[model] prefill chunk size must be positive, got {}", chunk);
+  const size_t nv = size_t(cfg_.n_vocab);
+  std::vector<float> out(all_logits ? tokens.size() * nv : (tokens.empty() ? 0 : nv));
+  size_t done = 0, rows_out = 0;
+  Batch b;
+  while (done < tokens.size()) {
+    const size_t len = std::min(size_t(chunk), tokens.size() - done);
+    b.clear();
+    const int start = kv.seq_len(seq);
+    for (size_t i = 0; i < len; ++i) {
+      const bool last = done + i + 1 == tokens.size();
+      b.add(tokens[done + i], start + int(i), seq, all_logits || last);
+    }
+    const size_t n_out = b.n_logits();
+    forward(b, kv, std::span(out).subspan(rows_out * nv, n_out * nv));
+    rows_out += n_out;
+    done += len;
+  }
+  return out;
+}
+
+}  // namespace slm::model
