@@ -1,0 +1,173 @@
+// The engine against the float64 reference for every family and every tensor type, on tiny random
+// GGUFs; batched vs unbatched, chunked vs one-shot prefill, logits only where asked, F16 vs F32 cache.
+#include <gtest/gtest.h>
+
+#include "common/testdata.h"
+#include "model/model.h"
+#include "model/reference_forward.h"
+#include "model/tiny_model.h"
+#include "quant/quant.h"
+
+namespace slm::model {
+namespace {
+
+using testing::TinySpec;
+
+const std::vector<int32_t> kTokens = {1, 5, 17, 42, 3, 96, 0, 33, 8, 61, 7};
+
+Model tiny(const TinySpec& spec, const slm::testing::TempDir& dir) {
+  const std::string path = dir.file(spec.arch + ".gguf");
+  testing::write_tiny_model(spec, path);
+  return Model::load(path);
+}
+
+struct FamilyCase {
+  const char* arch;
+  bool tied, rope_freqs;
+  int window;
+};
+
+class FamilyTest : public ::testing::TestWithParam<FamilyCase> {};
+
+TEST_P(FamilyTest, MatchesReferenceForward) {
+  const FamilyCase c = GetParam();
+  slm::testing::TempDir dir;
+  TinySpec spec{.arch = c.arch, .tied = c.tied, .rope_freqs = c.rope_freqs, .sliding_window = c.window};
+  if (spec.arch == "gemma2" || spec.arch == "qwen3") spec.head_dim = 24;  // head_dim != dim / n_head
+  const Model m = tiny(spec, dir);
+  EXPECT_EQ(m.config().tied_embeddings, c.tied);
+  KvCache kv = m.make_cache({.type = KvType::f32});
+  const std::vector<float> got = m.prefill(kTokens, kv, 0, true);
+  const std::vector<double> want = testing::reference_forward(*m.gguf(), m.config(), kTokens);
+  EXPECT_LT(testing::nmse(got, want), 1e-10) << c.arch;
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, FamilyTest,
+                         ::testing::Values(FamilyCase{"llama", true, false, 0}, FamilyCase{"llama", false, true, 0},
+                                           FamilyCase{"qwen2", true, false, 0}, FamilyCase{"qwen3", false, false, 0},
+                                           FamilyCase{"phi3", false, false, 4}, FamilyCase{"gemma2", true, false, 3}),
+                         [](const auto& info) {
+                           return std::string(info.param.arch) + (info.param.rope_freqs ? "_rope_freqs" : "") +
+                                  (info.param.tied ? "_tied" : "");
+                         });
+
+class TensorTypeTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(TensorTypeTest, MatchesReferenceForward) {
+  const DType t = GetParam();
+  slm::testing::TempDir dir;
+  TinySpec spec{.arch = "llama", .type = t};
+  if (dtype_info(t).block_size > 32) spec.dim = 256, spec.ffn = 256, spec.head_dim = 64;
+  const Model m = tiny(spec, dir);
+  KvCache kv = m.make_cache({.type = KvType::f32});
+  const std::vector<float> got = m.prefill(kTokens, kv, 0, true);
+  const std::vector<double> want = testing::reference_forward(*m.gguf(), m.config(), kTokens);
+  EXPECT_LT(testing::nmse(got, want), 1e-10) << dtype_info(t).name;
+}
+
+std::vector<DType> weight_types() {
+  std::vector<DType> out;
+  for (uint32_t id = 0; id < 64; ++id) {
+    const auto info = dtype_info(id);
+    if (info && quant::can_dequantize(info->type) && quant::can_quantize(info->type)) out.push_back(info->type);
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, TensorTypeTest, ::testing::ValuesIn(weight_types()),
+                         [](const auto& info) { return std::string(dtype_info(info.param).name); });
+
+class ForwardTest : public ::testing::Test {
+ protected:
+  slm::testing::TempDir dir_;
+  Model m_ = tiny(TinySpec{.arch = "qwen2", .ctx = 32}, dir_);
+  size_t nv_ = size_t(m_.n_vocab());
+
+  std::vector<float> alone(std::span<const int32_t> toks, KvType t = KvType::f32) const {
+    KvCache kv = m_.make_cache({.type = t});
+    return m_.prefill(toks, kv, 0, true);
+  }
+};
+
+TEST_F(ForwardTest, BatchedEqualsUnbatched) {
+  const std::vector<std::vector<int32_t>> seqs = {{3, 9, 27, 81, 4}, {11, 22, 33, 44, 55, 66, 77, 88, 2}, {50, 60, 70}};
+  KvCache kv = m_.make_cache({.n_seq = 3, .type = KvType::f32});
+  Batch b;  // rows of the three sequences interleaved
+  for (size_t i = 0; i < 9; ++i)
+    for (int s = 0; s < 3; ++s)
+      if (i < seqs[size_t(s)].size()) b.add(seqs[size_t(s)][i], int(i), s, true);
+  std::vector<float> out(b.n_logits() * nv_);
+  m_.forward(b, kv, out);
+  std::vector<size_t> row(3, 0);
+  size_t r = 0;
+  std::vector<std::vector<float>> want;
+  for (const auto& s : seqs) want.push_back(alone(s));
+  for (size_t i = 0; i < b.size(); ++i, ++r) {
+    const int s = b.seq_ids[i];
+    const std::span<const float> got(out.data() + r * nv_, nv_);
+    const std::span<const float> exp(want[size_t(s)].data() + row[size_t(s)]++ * nv_, nv_);
+    EXPECT_LT(testing::nmse(got, exp), 1e-12) << "row " << i << " seq " << s;
+  }
+  // One decode step for all three sequences together equals each sequence's own next step.
+  b.clear();
+  for (int s = 0; s < 3; ++s) b.add(5, int(seqs[size_t(s)].size()), s, true);
+  std::vector<float> step(3 * nv_);
+  m_.forward(b, kv, step);
+  for (int s = 0; s < 3; ++s) {
+    std::vector<int32_t> longer = seqs[size_t(s)];
+    longer.push_back(5);
+    const std::vector<float> exp = alone(longer);
+    EXPECT_LT(testing::nmse(std::span(step).subspan(size_t(s) * nv_, nv_), std::span(exp).last(nv_)), 1e-12);
+    EXPECT_EQ(kv.seq_len(s), int(longer.size()));
+  }
+}
+
+TEST_F(ForwardTest, ChunkedPrefillEqualsOneShot) {
+  const std::vector<float> one = alone(kTokens);
+  for (int chunk : {1, 3, 4, 10}) {
+    KvCache kv = m_.make_cache({.type = KvType::f32});
+    EXPECT_LT(testing::nmse(m_.prefill(kTokens, kv, 0, true, chunk), one), 1e-12) << "chunk " << chunk;
+  }
+}
+
+TEST_F(ForwardTest, LogitsOnlyForRequestedRows) {
+  const std::vector<float> all = alone(kTokens);
+  KvCache kv = m_.make_cache({.type = KvType::f32});
+  Batch b;
+  for (size_t i = 0; i < kTokens.size(); ++i) b.add(kTokens[i], int(i), 0, i == 2 || i == 7);
+  std::vector<float> out(2 * nv_);
+  m_.forward(b, kv, out);
+  EXPECT_LT(testing::nmse(std::span(out).first(nv_), std::span(all).subspan(2 * nv_, nv_)), 1e-12);
+  EXPECT_LT(testing::nmse(std::span(out).last(nv_), std::span(all).subspan(7 * nv_, nv_)), 1e-12);
+  const std::vector<float> last = [&] {
+    KvCache kv2 = m_.make_cache({.type = KvType::f32});
+    return m_.prefill(kTokens, kv2);
+  }();
+  EXPECT_EQ(last.size(), nv_);
+  EXPECT_LT(testing::nmse(last, std::span(all).last(nv_)), 1e-12);
+}
+
+TEST_F(ForwardTest, F16CacheIsCloseToF32) {
+  EXPECT_LT(testing::nmse(alone(kTokens, KvType::f16), alone(kTokens)), 1e-5);
+}
+
+TEST_F(ForwardTest, TruncateAndRefeedReproduces) {
+  KvCache kv = m_.make_cache({.type = KvType::f32});
+  const std::vector<float> first = m_.prefill(kTokens, kv, 0, true);
+  kv.truncate(0, 4);
+  const std::vector<float> again = m_.prefill(std::span(kTokens).subspan(4), kv, 0, true);
+  EXPECT_LT(testing::nmse(again, std::span(first).subspan(4 * nv_)), 1e-12);
+  kv.clear(0);
+  EXPECT_EQ(kv.seq_len(0), 0);
+}
+
+TEST(KvCache, SizedFromContextLength) {
+  slm::testing::TempDir dir;
+  const Model m = tiny(TinySpec{.ctx = 48}, dir);
+  EXPECT_EQ(m.make_cache().n_ctx(), 48);
+  EXPECT_EQ(m.make_cache({.n_ctx = 16}).n_ctx(), 16);
+  EXPECT_EQ(m.make_cache().type(), KvType::f16);
+}
+
+}  // namespace
+}  // namespace slm::model
