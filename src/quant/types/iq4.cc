@@ -1,5 +1,6 @@
 // IQ4_NL (32-element blocks, one f16 scale) and IQ4_XS (256-element super-blocks, 6-bit sub-block scales):
 // 4-bit codes into the non-linear grid kIq4Values.
+#include <array>
 #include <cstring>
 
 #include "quant/blocks.h"
@@ -9,7 +10,12 @@
 namespace slm::quant::detail {
 namespace {
 
-const Grid kIq4Grid{.table = kIq4Values, .n = 16};
+constexpr auto kIq4Mids = [] {
+  std::array<float, 15> m{};
+  for (int k = 0; k < 15; ++k) m[k] = 0.5f * (float(kIq4Values[k]) + float(kIq4Values[k + 1]));
+  return m;
+}();
+const Grid kIq4Grid{.table = kIq4Values, .mids = kIq4Mids.data(), .n = 16};
 
 // Sub-block of 32: code j in the low nibble of qs[j], code j + 16 in the high nibble.
 void decode_iq4_32(float dl, const uint8_t* qs, float* y) {

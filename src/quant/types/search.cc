@@ -26,6 +26,12 @@ float f16_step(f16 h, int delta) {  // the f16 value delta ulps away (same sign)
   return f16_to_f32(f16{uint16_t((h.bits & 0x8000) | mag)});
 }
 
+// v rounded to the nearest integer in 0..nmax (NaN -> 0).
+inline uint8_t round_code(float v, int nmax) {
+  if (!(v > 0.5f)) return 0;
+  return uint8_t(std::min(int(v + 0.5f), nmax));
+}
+
 // Nearest codes for scale s, least-squares rescale, nearest codes again; returns the continuous error.
 double lloyd_sym(const float* x, const float* w, int n, const Grid& g, float& s, uint8_t* L) {
   if (s == 0 || !std::isfinite(s)) return kInf;
@@ -80,10 +86,7 @@ void solve_affine(const float* x, const float* w, int n, const uint8_t* L, float
 double lloyd_affine(const float* x, const float* w, int n, int nmax, float& s, float& b, uint8_t* L) {
   for (int pass = 0; pass < 2; ++pass) {
     const float inv = s > 0 ? 1.0f / s : 0.0f;
-    for (int i = 0; i < n; ++i) {
-      const float q = std::nearbyint((x[i] - b) * inv);
-      L[i] = uint8_t(q > 0 ? std::min(q, float(nmax)) : 0.0f);
-    }
+    for (int i = 0; i < n; ++i) L[i] = round_code((x[i] - b) * inv, nmax);
     if (pass == 0) solve_affine(x, w, n, L, s, b);
   }
   double err = 0;
@@ -95,17 +98,6 @@ double lloyd_affine(const float* x, const float* w, int n, int nmax, float& s, f
 }
 
 }  // namespace
-
-int Grid::nearest(float v) const {
-  if (table) {
-    int c = 0;
-    while (c + 1 < n && v > 0.5f * (float(table[c]) + float(table[c + 1]))) ++c;
-    return c;
-  }
-  if (!(v > float(lo))) return 0;
-  if (v >= float(hi)) return hi - lo;
-  return int(std::nearbyint(v)) - lo;
-}
 
 void row_weights(const float* imatrix, int64_t col0, int n, float* w) {
   if (!imatrix) {
@@ -140,8 +132,8 @@ float fit_scale(const float* x, const float* w, int n, const Grid& g, uint8_t* L
   float best_s = 0;
   for (const float ext : {g.value(0), g.value(g.size() - 1)}) {
     if (ext == 0) continue;
-    for (int t = 0; t <= 24; ++t) {
-      float s = xm / (ext * (1.1f - 0.025f * float(t)));
+    for (int t = 0; t <= 12; ++t) {
+      float s = xm / (ext * (1.1f - 0.05f * float(t)));
       const double err = lloyd_sym(x, w, n, g, s, tmp);
       if (err < best) {
         best = err;
@@ -177,8 +169,8 @@ Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L) {
   double best = kInf;
   float best_s = (hi - lo) / float(nmax), best_b = lo;
   // Starting grids: narrower or wider than the range, anchored from its low end to its high end.
-  for (int t = 0; t <= 20; ++t) {
-    const float s0 = (hi - lo) / (float(nmax) * (0.9f + 0.025f * float(t)));
+  for (int t = 0; t <= 10; ++t) {
+    const float s0 = (hi - lo) / (float(nmax) * (0.9f + 0.05f * float(t)));
     const float span = s0 * float(nmax);
     for (const float a : {0.0f, 0.25f, 0.5f, 0.75f, 1.0f}) {
       float s = s0, b = std::min(lo + a * (hi - lo - span), 0.0f);
@@ -199,10 +191,7 @@ Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L) {
     best_b = b;
   }
   const float inv = best_s > 0 ? 1.0f / best_s : 0.0f;
-  for (int i = 0; i < n; ++i) {
-    const float q = std::nearbyint((x[i] - best_b) * inv);
-    L[i] = uint8_t(q > 0 ? std::min(q, float(nmax)) : 0.0f);
-  }
+  for (int i = 0; i < n; ++i) L[i] = round_code((x[i] - best_b) * inv, nmax);
   return {best_s, -best_b};
 }
 
@@ -218,17 +207,8 @@ double sub_error_sym(const float* x, const float* w, int n, float dl, const Grid
   }
   const float inv = 1.0f / dl;
   for (int i = 0; i < n; ++i) {
-    int c = g.nearest(x[i] * inv);
-    float y = dl * g.value(c);
-    // The reciprocal may round across a midpoint: check the neighbour towards x as decoded.
-    const int c2 = (x[i] > y) == (dl > 0) ? c + 1 : c - 1;
-    if (c2 >= 0 && c2 < g.size()) {
-      const float y2 = dl * g.value(c2);
-      if (std::fabs(x[i] - y2) < std::fabs(x[i] - y)) {
-        c = c2;
-        y = y2;
-      }
-    }
+    const int c = g.nearest(x[i] * inv);
+    const float y = dl * g.value(c);
     L[i] = uint8_t(c);
     const double e = double(x[i]) - y;
     err += w[i] * e * e;
@@ -240,8 +220,7 @@ double sub_error_affine(const float* x, const float* w, int n, float dl, float m
   double err = 0;
   const float inv = dl > 0 ? 1.0f / dl : 0.0f;
   for (int i = 0; i < n; ++i) {
-    const float q = std::nearbyint((x[i] + ml) * inv);
-    L[i] = uint8_t(q > 0 ? std::min(q, float(nmax)) : 0.0f);
+    L[i] = round_code((x[i] + ml) * inv, nmax);
     const float y = dl * float(L[i]) - ml;
     const double e = double(x[i]) - y;
     err += w[i] * e * e;
@@ -325,9 +304,9 @@ f16 quantize_super_sym(const float* x, const float* w, const SymPlan& p, int* co
   };
   for (const int top : {p.cmin, p.cmax}) {
     if (top == 0) continue;
-    for (const float f : {1.0f, 0.97f, 0.94f, 0.9f, 0.85f, 1.03f, 1.06f}) evaluate(smax / (float(top) * f));
+    for (const float f : {1.0f, 0.95f, 0.9f, 1.05f}) evaluate(smax / (float(top) * f));
   }
-  for (int it = 0; it < 3; ++it) {  // least-squares super-block scale for the kept codes
+  for (int it = 0; it < 2; ++it) {  // least-squares super-block scale for the kept codes
     double num = 0, den = 0;
     for (int i = 0; i < n; ++i) {
       const double v = double(codes[i / p.len]) * p.grid.value(L[i]);
@@ -369,7 +348,7 @@ AffineCodes quantize_super_affine(const float* x, const float* w, const AffinePl
       const int s0 = df > 0 ? int(std::nearbyint(std::min(fit[k].s / df, float(p.cmax)))) : 0;
       const int m0 = mf > 0 ? int(std::nearbyint(std::min(fit[k].m / mf, float(p.cmax)))) : 0;
       double kbest = kInf;
-      for (int a = std::max(0, s0 - 2); a <= std::min(p.cmax, s0 + 2); ++a) {
+      for (int a = std::max(0, s0 - 1); a <= std::min(p.cmax, s0 + 1); ++a) {
         for (int b = std::max(0, m0 - 1); b <= std::min(p.cmax, m0 + 1); ++b) {
           const double err = sub_error_affine(xk, wk, p.len, df * float(a), mf * float(b), p.nmax, tmp);
           if (err < kbest) {
@@ -391,10 +370,10 @@ AffineCodes quantize_super_affine(const float* x, const float* w, const AffinePl
                          L + k * p.len);
     }
   };
-  const float fs[] = {1.0f, 0.95f, 0.9f, 1.05f};
+  const float fs[] = {1.0f, 0.94f};
   for (const float f : fs)
     for (const float g : fs) evaluate(smax / (float(p.cmax) * f), mmax / (float(p.cmax) * g));
-  for (int it = 0; it < 3; ++it) {  // least squares for (d, dmin) with the kept codes: x ~ d*a - dmin*b
+  for (int it = 0; it < 2; ++it) {  // least squares for (d, dmin) with the kept codes: x ~ d*a - dmin*b
     double saa = 0, sab = 0, sbb = 0, sax = 0, sbx = 0;
     for (int i = 0; i < p.nsub * p.len; ++i) {
       const double a = double(sc[i / p.len]) * L[i], b = -double(mc[i / p.len]);

@@ -9,16 +9,28 @@
 
 namespace slm::quant::detail {
 
-// Quantisation levels: the integers lo..hi, or a sorted table of n values. A code indexes the levels.
+// Quantisation levels: the integers lo..hi, or a sorted table of n values (mids: the n - 1 midpoints
+// between neighbours). A code indexes the levels.
 struct Grid {
   int lo = 0;
   int hi = 0;
   const int8_t* table = nullptr;
+  const float* mids = nullptr;
   int n = 0;
 
   int size() const { return table ? n : hi - lo + 1; }
   float value(int code) const { return table ? float(table[code]) : float(lo + code); }
-  int nearest(float v) const;  // code of the level nearest to v (NaN -> the lowest)
+  // Code of the level nearest to v (NaN -> the lowest).
+  int nearest(float v) const {
+    if (table) {
+      int c = 0;
+      for (int k = 0; k + 1 < n; ++k) c += v > mids[k];
+      return c;
+    }
+    if (!(v > float(lo))) return 0;
+    if (v >= float(hi)) return hi - lo;
+    return int(v - float(lo) + 0.5f);
+  }
 };
 
 // Per-element weights: imatrix columns when given, else all ones. x: one row; w: the same length.
