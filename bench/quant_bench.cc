@@ -1,6 +1,7 @@
 // Quantise and dequantise throughput of every supported tensor type (reference scalar code), per row of 4096.
 #include <benchmark/benchmark.h>
 
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"

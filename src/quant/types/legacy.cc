@@ -1,7 +1,7 @@
 // Legacy 32-element blocks: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0. Without an imatrix the quantisers are the
 // format's reference rounding (one scale from the block's extreme value, codes by truncation after a
-// half offset), which reproduces llama.cpp's files byte for byte; with an imatrix the symmetric types
-// search their scale for the least weighted error instead.
+// half offset), which reproduces llama.cpp's files byte for byte; with an imatrix they search their
+// scale (and offset) for the least weighted error instead.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -81,6 +81,13 @@ f16 search_sym(const float* x, const float* imatrix, int lo, int hi, uint8_t* q)
   return quantize_block_sym(x, w, kQK, Grid{.lo = lo, .hi = hi}, q);
 }
 
+// Weighted search for affine types (imatrix given), starting from the reference rounding in d, m, q.
+void search_affine(const float* x, const float* imatrix, int nmax, f16* d, f16* m, uint8_t* q) {
+  float w[kQK];
+  row_weights(imatrix, 0, kQK, w);
+  quantize_block_affine(x, w, kQK, nmax, d, m, q);
+}
+
 }  // namespace
 
 void dequantize_q4_0(const void* src, float* dst, int64_t n) {
@@ -114,13 +121,14 @@ void dequantize_q4_1(const void* src, float* dst, int64_t n) {
   }
 }
 
-void quantize_q4_1(const float* src, void* dst, int64_t n, const float*) {
+void quantize_q4_1(const float* src, void* dst, int64_t n, const float* imatrix) {
   BlockQ4_1* b = static_cast<BlockQ4_1*>(dst);
   uint8_t q[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
     float min;
     b[i].d = f32_to_f16(ref_affine(src, 15, q, &min));
     b[i].m = f32_to_f16(min);
+    if (imatrix) search_affine(src, imatrix + i * kQK, 15, &b[i].d, &b[i].m, q);
     pack_nibbles(q, b[i].qs);
   }
 }
@@ -161,13 +169,14 @@ void dequantize_q5_1(const void* src, float* dst, int64_t n) {
   }
 }
 
-void quantize_q5_1(const float* src, void* dst, int64_t n, const float*) {
+void quantize_q5_1(const float* src, void* dst, int64_t n, const float* imatrix) {
   BlockQ5_1* b = static_cast<BlockQ5_1*>(dst);
   uint8_t q[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
     float min;
     b[i].d = f32_to_f16(ref_affine(src, 31, q, &min));
     b[i].m = f32_to_f16(min);
+    if (imatrix) search_affine(src, imatrix + i * kQK, 31, &b[i].d, &b[i].m, q);
     pack_nibbles(q, b[i].qs);
     pack_high_bits(q, b[i].qh);
   }

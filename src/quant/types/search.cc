@@ -55,8 +55,8 @@ double lloyd_sym(const float* x, const float* w, int n, const Grid& g, float& s,
   return err;
 }
 
-// Weighted least squares of x ~ s * L + b given L, with b <= 0 and s >= 0.
-void solve_affine(const float* x, const float* w, int n, const uint8_t* L, float& s, float& b) {
+// Weighted least squares of x ~ s * L + b given L, with s >= 0 and (unless free_offset) b <= 0.
+void solve_affine(const float* x, const float* w, int n, const uint8_t* L, bool free_offset, float& s, float& b) {
   double sw = 0, sl = 0, sll = 0, sx = 0, slx = 0;
   for (int i = 0; i < n; ++i) {
     sw += w[i];
@@ -71,23 +71,25 @@ void solve_affine(const float* x, const float* w, int n, const uint8_t* L, float
     ds = (sw * slx - sl * sx) / det;
     db = (sll * sx - sl * slx) / det;
   }
-  if (db > 0) {
+  if (db > 0 && !free_offset) {
     db = 0;
     ds = sll > 0 ? slx / sll : 0;
   }
   if (ds < 0) {
     ds = 0;
-    db = sw > 0 ? std::min(0.0, sx / sw) : 0;
+    db = sw > 0 ? sx / sw : 0;
+    if (!free_offset) db = std::min(db, 0.0);
   }
   s = float(ds);
   b = float(db);
 }
 
-double lloyd_affine(const float* x, const float* w, int n, int nmax, float& s, float& b, uint8_t* L) {
+double lloyd_affine(const float* x, const float* w, int n, int nmax, bool free_offset, float& s, float& b,
+                    uint8_t* L) {
   for (int pass = 0; pass < 2; ++pass) {
     const float inv = s > 0 ? 1.0f / s : 0.0f;
     for (int i = 0; i < n; ++i) L[i] = round_code((x[i] - b) * inv, nmax);
-    if (pass == 0) solve_affine(x, w, n, L, s, b);
+    if (pass == 0) solve_affine(x, w, n, L, free_offset, s, b);
   }
   double err = 0;
   for (int i = 0; i < n; ++i) {
@@ -154,13 +156,13 @@ float fit_scale(const float* x, const float* w, int n, const Grid& g, uint8_t* L
   return best_s;
 }
 
-Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L) {
+Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L, bool free_offset) {
   float lo = x[0], hi = x[0];
   for (int i = 1; i < n; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
-  lo = std::min(lo, 0.0f);
+  if (!free_offset) lo = std::min(lo, 0.0f);
   if (!(hi > lo) || !std::isfinite(hi - lo)) {
     std::fill(L, L + n, uint8_t(0));
     return {0.0f, std::isfinite(lo) ? -lo : 0.0f};
@@ -173,8 +175,9 @@ Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L) {
     const float s0 = (hi - lo) / (float(nmax) * (0.9f + 0.05f * float(t)));
     const float span = s0 * float(nmax);
     for (const float a : {0.0f, 0.25f, 0.5f, 0.75f, 1.0f}) {
-      float s = s0, b = std::min(lo + a * (hi - lo - span), 0.0f);
-      const double err = lloyd_affine(x, w, n, nmax, s, b, tmp);
+      float s = s0, b = lo + a * (hi - lo - span);
+      if (!free_offset) b = std::min(b, 0.0f);
+      const double err = lloyd_affine(x, w, n, nmax, free_offset, s, b, tmp);
       if (err < best) {
         best = err;
         best_s = s;
@@ -184,7 +187,7 @@ Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L) {
   }
   for (int it = 0; it < 8; ++it) {
     float s = best_s, b = best_b;
-    const double err = lloyd_affine(x, w, n, nmax, s, b, tmp);
+    const double err = lloyd_affine(x, w, n, nmax, free_offset, s, b, tmp);
     if (!(err < best)) break;
     best = err;
     best_s = s;
@@ -259,6 +262,26 @@ f16 quantize_block_sym(const float* x, const float* w, int n, const Grid& g, uin
   return best_d;
 }
 
+
+void quantize_block_affine(const float* x, const float* w, int n, int nmax, f16* d, f16* m, uint8_t* L) {
+  uint8_t tmp[kMaxLen];
+  const Affine a = fit_affine(x, w, n, nmax, tmp, /*free_offset=*/true);
+  double best = sub_error_affine(x, w, n, f16_to_f32(*d), -f16_to_f32(*m), nmax, L);  // the caller's start
+  const f16 dh = to_f16_finite(a.s), mh = to_f16_finite(-a.m);
+  for (int dd = -1; dd <= 1; ++dd) {
+    for (int dm = -1; dm <= 1; ++dm) {
+      const float df = f16_step(dh, dd), mf = f16_step(mh, dm);
+      if (df < 0) continue;
+      const double err = sub_error_affine(x, w, n, df, -mf, nmax, tmp);
+      if (err < best) {
+        best = err;
+        *d = f32_to_f16(df);
+        *m = f32_to_f16(mf);
+        std::copy(tmp, tmp + n, L);
+      }
+    }
+  }
+}
 
 f16 quantize_super_sym(const float* x, const float* w, const SymPlan& p, int* codes, uint8_t* L) {
   const int n = p.nsub * p.len;

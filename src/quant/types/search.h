@@ -39,12 +39,13 @@ void row_weights(const float* imatrix, int64_t col0, int n, float* w);
 // Symmetric: x ~ s * grid.value(L). Best s of either sign (0 when x is all zero); writes L.
 float fit_scale(const float* x, const float* w, int n, const Grid& g, uint8_t* L);
 
-// Affine: x ~ s * L - m with L in 0..nmax, s >= 0 and m >= 0 (the offset is never positive).
+// Affine: x ~ s * L - m with L in 0..nmax, s >= 0 and m >= 0 (the offset is never positive, unless
+// free_offset).
 struct Affine {
   float s = 0;
   float m = 0;
 };
-Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L);
+Affine fit_affine(const float* x, const float* w, int n, int nmax, uint8_t* L, bool free_offset = false);
 
 // Exact weighted error of one sub-block decoded as (dl * value(L)) with the nearest codes; writes L.
 double sub_error_sym(const float* x, const float* w, int n, float dl, const Grid& g, uint8_t* L);
@@ -53,6 +54,10 @@ double sub_error_affine(const float* x, const float* w, int n, float dl, float m
 
 // One scale per block, stored as f16: x ~ d * value(L). Returns d; writes L (n codes).
 f16 quantize_block_sym(const float* x, const float* w, int n, const Grid& g, uint8_t* L);
+
+// One f16 scale and one f16 offset per block: x ~ d * L + m (L in 0..nmax). d, m: on entry a starting
+// candidate (with L its codes), on return the best found; writes L.
+void quantize_block_affine(const float* x, const float* w, int n, int nmax, f16* d, f16* m, uint8_t* L);
 
 // A super-block of nsub sub-blocks of len elements: x ~ (d * c[k]) * value(L), c[k] in cmin..cmax.
 struct SymPlan {
