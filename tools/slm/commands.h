@@ -7,5 +7,9 @@ namespace slm::cli {
 
 // Each register_* adds one subcommand (and its callback) to `app`.
 void register_inspect(CLI::App& app);
+void register_synth_model(CLI::App& app);
+void register_run(CLI::App& app);
+void register_chat(CLI::App& app);
+void register_chat_template(CLI::App& app);
 
 }  // namespace slm::cli

@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "slm 0.1.0");
   slm::cli::register_inspect(app);
+  slm::cli::register_synth_model(app);
+  slm::cli::register_run(app);
+  slm::cli::register_chat(app);
+  slm::cli::register_chat_template(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
