@@ -1,4 +1,6 @@
 // KvCache: K and V rows per (layer, sequence, position), F16 or F32, allocated for the whole context.
+#include <new>
+
 #include "core/error.h"
 #include "model/model.h"
 
@@ -16,8 +18,13 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
   type_ = opt.type;
   elem_bytes_ = type_ == KvType::f16 ? 2 : 4;
   const size_t bytes = size_t(n_layer_) * size_t(n_seq_) * size_t(n_ctx_) * size_t(kv_dim_) * elem_bytes_;
-  k_.assign(bytes, 0);
-  v_.assign(bytes, 0);
+  try {
+    k_.assign(bytes, 0);
+    v_.assign(bytes, 0);
+  } catch (const std::bad_alloc&) {
+    fail("[model] KV cache of 2 x {} bytes ({} positions x {} sequences) cannot be allocated; use a smaller n_ctx",
+         bytes, n_ctx_, n_seq_);
+  }
   len_.assign(size_t(n_seq_), 0);
 }
 

@@ -21,10 +21,12 @@ class Cursor {
  public:
   Cursor(const MappedFile& f, size_t off) : f_(f), off_(off) {}
   MatView mat(int64_t rows, int64_t cols) {
-    const size_t bytes = size_t(rows) * size_t(cols) * 4;
-    if (off_ + bytes > f_.size())
-      fail("[model] {}: llama2.c checkpoint truncated: needs {} bytes, has {}", f_.path(), off_ + bytes,
-           f_.size());
+    const size_t left = f_.size() > off_ ? f_.size() - off_ : 0;
+    const bool fits = rows >= 0 && cols >= 0 && (rows == 0 || size_t(cols) <= left / 4 / size_t(rows));
+    const size_t bytes = fits ? size_t(rows) * size_t(cols) * 4 : 0;
+    if (!fits)
+      fail("[model] {}: llama2.c checkpoint truncated: a {} x {} float32 tensor at offset {} is past the end "
+           "({} bytes)", f_.path(), rows, cols, off_, f_.size());
     MatView m{DType::F32, f_.data() + off_, rows, cols, size_t(cols) * 4};
     off_ += bytes;
     return m;
@@ -72,10 +74,15 @@ void load_llama2c(const MappedFile& f, ModelConfig& cfg, Weights& w) {
   cfg.tied_embeddings = shared;
   cfg.validate();
   if (cfg.head_dim * n_heads != dim) fail("[model] {}: dim {} not divisible by n_heads {}", f.path(), dim, n_heads);
-  if (int64_t(dim) * hidden * n_layers > (int64_t(1) << 40))
-    fail("[model] {}: implausible llama2.c header (dim {}, hidden {}, layers {})", f.path(), dim, hidden,
-         n_layers);
   const int64_t D = dim, H = hidden, L = n_layers, V = cfg.n_vocab, KV = cfg.kv_dim(), hs = cfg.head_dim;
+  // Check the size before allocating anything per layer (128-bit: header values may be absurd).
+  using u128 = unsigned __int128;
+  const u128 per_layer = u128(2 * D) + u128(2 * D) * u128(D) + u128(2 * KV) * u128(D) + u128(3 * H) * u128(D);
+  const u128 floats = u128(V) * u128(D) * (shared ? 1 : 2) + u128(L) * per_layer + u128(D) +
+                      (v1 ? 0 : u128(seq_len) * u128(hs));
+  if (u128(hdr) + floats * 4 > u128(f.size()))
+    fail("[model] {}: llama2.c checkpoint truncated: the header (dim {}, hidden {}, layers {}, vocab {}) needs "
+         "more than its {} bytes", f.path(), dim, hidden, n_layers, cfg.n_vocab, f.size());
   Cursor c(f, hdr);
   w.layers.assign(size_t(L), LayerWeights{});
   auto per_layer_vec = [&](std::vector<float> LayerWeights::*field) {
