@@ -1,0 +1,137 @@
+// Every kernel of every compiled ISA table against the scalar reference, on odd sizes and tails.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "kernels/reference/reference.h"
+#include "quant/quant.h"
+
+namespace slm::kernels {
+namespace {
+
+double nmse(std::span<const float> want, std::span<const float> got) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    num += (double(want[i]) - got[i]) * (double(want[i]) - got[i]);
+    den += double(want[i]) * want[i];
+  }
+  return num / std::max(den, 1e-300);
+}
+
+std::vector<Isa> compiled_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (cpu_kernels_for(isa)) out.push_back(isa);
+  return out;
+}
+
+const size_t kSizes[] = {1, 7, 8, 63, 64, 4096 + 5};
+
+class KernelTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  const CpuKernels& k() const { return *cpu_kernels_for(GetParam()); }
+  Rng rng_{7};
+};
+
+TEST_P(KernelTest, RmsNorm) {
+  for (size_t n : kSizes) {
+    auto x = rng_.normal(n), w = rng_.normal(n);
+    std::vector<float> want(n), got(n);
+    reference::rmsnorm(x, w, 1e-6f, want);
+    k().rmsnorm(x, w, 1e-6f, got);
+    EXPECT_LT(nmse(want, got), 1e-12) << "n=" << n;
+    k().rmsnorm(x, w, 1e-6f, x);  // in place
+    EXPECT_LT(nmse(want, x), 1e-12) << "n=" << n;
+  }
+}
+
+TEST_P(KernelTest, DotsAndAxpy) {
+  for (size_t n : kSizes) {
+    auto a = rng_.normal(n), b = rng_.normal(n), y0 = rng_.normal(n);
+    std::vector<f16> bh(n);
+    reference::to_f16(b, bh.data());
+    std::vector<f16> got_h(n);
+    k().to_f16(b, got_h.data());
+    for (size_t i = 0; i < n; ++i) EXPECT_EQ(bh[i].bits, got_h[i].bits);
+    const float want[2] = {reference::dot(a, b), reference::dot_f16(a, bh.data())};
+    const float got[2] = {k().dot(a, b), k().dot_f16(a, bh.data())};
+    EXPECT_LT(nmse(want, got), 1e-10) << "n=" << n;
+    std::vector<float> yw = y0, yg = y0;
+    reference::axpy(0.37f, a, yw);
+    k().axpy(0.37f, a, yg);
+    EXPECT_LT(nmse(yw, yg), 1e-12);
+    reference::axpy_f16(-1.5f, bh.data(), yw);
+    k().axpy_f16(-1.5f, bh.data(), yg);
+    EXPECT_LT(nmse(yw, yg), 1e-12);
+    reference::add(a, yw);
+    k().add(a, yg);
+    reference::scale(yw, 0.5f);
+    k().scale(yg, 0.5f);
+    EXPECT_LT(nmse(yw, yg), 1e-12);
+  }
+}
+
+TEST_P(KernelTest, ElementwiseActivations) {
+  for (size_t n : kSizes) {
+    auto g = rng_.normal(n, 3.0f), u = rng_.normal(n);
+    std::vector<float> want(n), got(n);
+    reference::silu_mul(g, u, want);
+    k().silu_mul(g, u, got);
+    EXPECT_LT(nmse(want, got), 1e-12) << "silu n=" << n;
+    reference::gelu_tanh_mul(g, u, want);
+    k().gelu_tanh_mul(g, u, got);
+    EXPECT_LT(nmse(want, got), 1e-12) << "gelu n=" << n;
+    std::vector<float> sw = rng_.normal(n, 10.0f), sg = sw;
+    reference::softmax(sw);
+    k().softmax(sg);
+    EXPECT_LT(nmse(sw, sg), 1e-12) << "softmax n=" << n;
+    std::vector<float> cw = rng_.normal(n, 30.0f), cg = cw;
+    reference::softcap(cw, 6.0f);
+    k().softcap(cg, 6.0f);
+    EXPECT_LT(nmse(cw, cg), 1e-12) << "softcap n=" << n;
+  }
+}
+
+TEST_P(KernelTest, MatmulEveryWeightType) {
+  for (uint32_t id = 0; id < 64; ++id) {
+    const auto info = dtype_info(id);
+    if (!info || !quant::can_dequantize(info->type) || !quant::can_quantize(info->type)) continue;
+    const int64_t bs = info->block_size;
+    for (int64_t cols : {bs, 3 * bs, bs == 1 ? int64_t(2053) : 9 * bs}) {
+      const int64_t rows = 5, n = 3;
+      const std::vector<float> wf = rng_.normal(size_t(rows * cols));
+      std::vector<uint8_t> wq(row_bytes(info->type, cols) * size_t(rows));
+      quant::quantize(info->type, wf.data(), wq.data(), rows, cols);
+      const MatView w{info->type, wq.data(), rows, cols, row_bytes(info->type, cols)};
+      const std::vector<float> x = rng_.normal(size_t(n * cols));
+      std::vector<float> want(size_t(n * rows)), got(size_t(n * rows));
+      reference::matmul(w, x, n, want);
+      k().matmul(w, x, n, got);
+      EXPECT_LT(nmse(want, got), 1e-10) << info->name << " cols=" << cols;
+      std::vector<float> rw(static_cast<size_t>(cols)), rg(static_cast<size_t>(cols));
+      reference::row_to_f32(w, 3, rw);
+      k().row_to_f32(w, 3, rg);
+      EXPECT_EQ(rw, rg) << info->name;
+      // The reference itself: row r of the product equals the dot of the dequantised row with x.
+      std::vector<float> deq(size_t(rows * cols));
+      quant::dequantize(info->type, wq.data(), deq.data(), rows * cols);
+      double d = 0;
+      for (int64_t c = 0; c < cols; ++c) d += double(deq[size_t(2 * cols + c)]) * x[size_t(cols + c)];
+      EXPECT_NEAR(want[size_t(rows + 2)], d, 1e-4 * (1 + std::abs(d))) << info->name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, KernelTest, ::testing::ValuesIn(compiled_isas()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+TEST(KernelDispatch, ChoosesACompiledTable) {
+  const CpuKernels& k = cpu_kernels();
+  EXPECT_EQ(&k, cpu_kernels_for(k.isa));
+  EXPECT_NE(cpu_kernels_for(Isa::scalar), nullptr);
+}
+
+}  // namespace
+}  // namespace slm::kernels
