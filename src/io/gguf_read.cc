@@ -216,9 +216,11 @@ File File::parse(std::span<const uint8_t> bytes, const std::string& name) {
   const uint64_t n_tensors = c.read<uint64_t>("tensor count");
   const uint64_t n_kv = c.read<uint64_t>("metadata count");
   if (n_kv > c.remaining() / kMinKvBytes)
-    c.fail_at(16, "metadata count {} is absurd for a file of {} bytes", n_kv, c.size());
+    c.fail_at(16, "metadata count {} is absurd: the {} bytes left hold at most {} (truncated file?)", n_kv,
+              c.remaining(), c.remaining() / kMinKvBytes);
   if (n_tensors > c.remaining() / kMinTensorInfoBytes)
-    c.fail_at(8, "tensor count {} is absurd for a file of {} bytes", n_tensors, c.size());
+    c.fail_at(8, "tensor count {} is absurd: the {} bytes left hold at most {} (truncated file?)", n_tensors,
+              c.remaining(), c.remaining() / kMinTensorInfoBytes);
 
   f.kv_.reserve(size_t(n_kv));
   for (uint64_t i = 0; i < n_kv; ++i) {
@@ -232,6 +234,9 @@ File File::parse(std::span<const uint8_t> bytes, const std::string& name) {
     f.kv_index_.emplace(key, f.kv_.size());
     f.kv_.push_back(KeyValue{std::move(key), std::move(v)});
   }
+  if (n_tensors > c.remaining() / kMinTensorInfoBytes)
+    c.fail_at(8, "tensor count {} is absurd: the {} bytes after the metadata hold at most {} (truncated file?)",
+              n_tensors, c.remaining(), c.remaining() / kMinTensorInfoBytes);
   if (const Value* a = f.find("general.alignment")) f.alignment_ = checked_alignment(*a, f.name_);
 
   f.tensors_.reserve(size_t(n_tensors));

@@ -61,7 +61,7 @@ inline std::string parse_error(const std::vector<uint8_t>& b) {
   do {                                                                                   \
     const std::string msg_ = ::slm::gguf::testing::parse_error(bytes);                   \
     EXPECT_FALSE(msg_.empty()) << "parsed without error";                                \
-    for (const char* frag_ : {__VA_ARGS__})                                              \
+    for (const std::string& frag_ : std::initializer_list<std::string>{__VA_ARGS__})                                          \
       EXPECT_NE(msg_.find(frag_), std::string::npos) << "message: " << msg_ << "\nmissing: " << frag_; \
     EXPECT_EQ(msg_.rfind("[gguf] t.gguf: ", 0), 0u) << msg_;                             \
   } while (0)
