@@ -10,6 +10,7 @@ void register_inspect(CLI::App& app);
 void register_synth_model(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
+void register_logits(CLI::App& app);
 void register_chat_template(CLI::App& app);
 
 }  // namespace slm::cli

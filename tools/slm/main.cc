@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   slm::cli::register_synth_model(app);
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
+  slm::cli::register_logits(app);
   slm::cli::register_chat_template(app);
   try {
     app.parse(argc, argv);
