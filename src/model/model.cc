@@ -46,6 +46,7 @@ Model Model::from_gguf(std::shared_ptr<const gguf::File> file) {
   if (!spec)
     fail("[model] architecture '{}' is not supported (known: {})", *arch, fmt::join(arch_names(), ", "));
   Model m;
+  m.arch_ = spec;
   m.cfg_ = spec->read_config(*file);
   m.cfg_.validate(/*check_vocab=*/false);
   spec->bind(TensorBinder(*file), m.cfg_, *m.weights_);
@@ -55,7 +56,8 @@ Model Model::from_gguf(std::shared_ptr<const gguf::File> file) {
 }
 
 void Model::forward(const Batch& batch, KvCache& kv, std::span<float> logits_out) const {
-  decoder_forward(cfg_, *weights_, batch, kv, logits_out);
+  const auto fwd = arch_ && arch_->forward ? arch_->forward : decoder_forward;
+  fwd(cfg_, *weights_, batch, kv, logits_out);
 }
 
 std::vector<float> Model::prefill(std::span<const int32_t> tokens, KvCache& kv, int seq, bool all_logits,

@@ -74,6 +74,7 @@ class KvCache {
 };
 
 struct Weights;  // model/weights.h: views into the mapped file
+struct ArchSpec;  // model/registry.h
 struct LoadedFile;
 
 class Model {
@@ -113,6 +114,7 @@ class Model {
  private:
   Model();
   ModelConfig cfg_;
+  const ArchSpec* arch_ = nullptr;  // null for llama2.c checkpoints (the shared decoder)
   std::unique_ptr<LoadedFile> file_;
   std::unique_ptr<Weights> weights_;
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/model.h"
 #include "model/weights.h"
 
 namespace slm::model {
@@ -16,6 +17,10 @@ struct ArchSpec {
   ModelConfig (*read_config)(const gguf::File& f);
   // Binds tensors into `w`, completing cfg (n_vocab, tied_embeddings, has_rope_freqs).
   void (*bind)(const TensorBinder& b, ModelConfig& cfg, Weights& w);
+  // The family's forward pass; nullptr = the shared decoder (model/forward.h), which every family here
+  // uses because their differences are ModelConfig values. A family with a different graph sets its own.
+  void (*forward)(const ModelConfig& cfg, const Weights& w, const Batch& batch, KvCache& kv,
+                  std::span<float> logits_out) = nullptr;
 };
 
 const ArchSpec& arch_llama();

@@ -6,6 +6,7 @@
 #include "model/model.h"
 #include "model/reference_forward.h"
 #include "model/tiny_model.h"
+#include "model/weights.h"
 #include "quant/quant.h"
 
 namespace slm::model {
@@ -159,6 +160,24 @@ TEST_F(ForwardTest, TruncateAndRefeedReproduces) {
   EXPECT_LT(testing::nmse(again, std::span(first).subspan(4 * nv_)), 1e-12);
   kv.clear(0);
   EXPECT_EQ(kv.seq_len(0), 0);
+}
+
+TEST(ModelLoad, WeightsAreViewsIntoTheMappedFile) {
+  slm::testing::TempDir dir;
+  const Model m = tiny(TinySpec{.arch = "phi3", .type = DType::Q8_0, .tied = false}, dir);
+  const std::span<const uint8_t> file = m.gguf()->bytes();
+  auto inside = [&](const MatView& v) {
+    return v.data >= file.data() && v.row(v.rows) <= file.data() + file.size();
+  };
+  EXPECT_TRUE(inside(m.weights().tok_embd));
+  EXPECT_TRUE(inside(m.weights().output));
+  for (const LayerWeights& L : m.weights().layers) {
+    for (const MatView* v : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) {
+      EXPECT_TRUE(inside(*v));
+      EXPECT_EQ(v->type, DType::Q8_0);
+    }
+    EXPECT_EQ(L.wk.data, L.wq.row(L.wq.rows));  // fused qkv: row ranges of one tensor
+  }
 }
 
 TEST(KvCache, SizedFromContextLength) {
