@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ constexpr TypeCase kTypes[] = {
     {DType::IQ4_NL, sizeof(BlockIQ4_NL), 0.1},
     {DType::IQ4_XS, sizeof(BlockIQ4_XS), 0.1},
 };
+
+void PrintTo(const TypeCase& c, std::ostream* os) { *os << type_name(c.type); }
 
 std::string name_of(const ::testing::TestParamInfo<TypeCase>& info) {
   return std::string(type_name(info.param.type));
@@ -141,6 +144,20 @@ TEST_P(QuantType, EdgeRowsStayBounded) {
   const std::vector<float> y = round_trip(c.type, tiny, 256);
   for (float v : y) ASSERT_TRUE(std::isfinite(v));
   EXPECT_LE(rms_diff(tiny, y), rms(tiny) * 1.0001);
+}
+
+// NaN and inf in one block must not crash nor spill into the other blocks of the row.
+TEST_P(QuantType, NonFiniteValuesStayInTheirBlock) {
+  const TypeCase& c = GetParam();
+  const int64_t bs = dtype_info(c.type).block_size, n = 4 * std::max<int64_t>(bs, 32);
+  for (const float bad : {std::nanf(""), INFINITY, -INFINITY, 1e30f}) {
+    std::vector<float> x = Rng(11).normal(size_t(n));
+    x[1] = bad;
+    const std::vector<float> y = round_trip(c.type, x, n);
+    const int64_t clean = std::max<int64_t>(bs, 32);  // the first block (or 32 values) holds the bad value
+    const std::vector<float> xs(x.begin() + clean, x.end()), ys(y.begin() + clean, y.end());
+    if (c.type != DType::F32) EXPECT_LE(rms_diff(xs, ys), c.rel_rmse * rms(xs)) << "bad value " << bad;
+  }
 }
 
 // With an importance vector the quantiser trades error on unimportant columns for the important ones.

@@ -19,6 +19,10 @@ int trunc_int(float v) {
   return int(v);
 }
 
+// f16 rounding that saturates at the largest finite half instead of overflowing to inf (only rows with
+// values beyond about 5e5 differ from the plain conversion).
+f16 to_f16_sat(float v) { return f32_to_f16(std::clamp(v, -65504.0f, 65504.0f)); }
+
 struct Extremes {
   float amax = 0;  // largest |x|
   float max = 0;   // the x with that magnitude, signed (the first one found)
@@ -105,7 +109,7 @@ void quantize_q4_0(const float* src, void* dst, int64_t n, const float* imatrix)
   BlockQ4_0* b = static_cast<BlockQ4_0*>(dst);
   uint8_t q[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
-    b[i].d = imatrix ? search_sym(src, imatrix + i * kQK, -8, 7, q) : f32_to_f16(ref_sym(src, 8, q));
+    b[i].d = imatrix ? search_sym(src, imatrix + i * kQK, -8, 7, q) : to_f16_sat(ref_sym(src, 8, q));
     pack_nibbles(q, b[i].qs);
   }
 }
@@ -126,8 +130,8 @@ void quantize_q4_1(const float* src, void* dst, int64_t n, const float* imatrix)
   uint8_t q[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
     float min;
-    b[i].d = f32_to_f16(ref_affine(src, 15, q, &min));
-    b[i].m = f32_to_f16(min);
+    b[i].d = to_f16_sat(ref_affine(src, 15, q, &min));
+    b[i].m = to_f16_sat(min);
     if (imatrix) search_affine(src, imatrix + i * kQK, 15, &b[i].d, &b[i].m, q);
     pack_nibbles(q, b[i].qs);
   }
@@ -150,7 +154,7 @@ void quantize_q5_0(const float* src, void* dst, int64_t n, const float* imatrix)
   BlockQ5_0* b = static_cast<BlockQ5_0*>(dst);
   uint8_t q[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
-    b[i].d = imatrix ? search_sym(src, imatrix + i * kQK, -16, 15, q) : f32_to_f16(ref_sym(src, 16, q));
+    b[i].d = imatrix ? search_sym(src, imatrix + i * kQK, -16, 15, q) : to_f16_sat(ref_sym(src, 16, q));
     pack_nibbles(q, b[i].qs);
     pack_high_bits(q, b[i].qh);
   }
@@ -174,8 +178,8 @@ void quantize_q5_1(const float* src, void* dst, int64_t n, const float* imatrix)
   uint8_t q[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
     float min;
-    b[i].d = f32_to_f16(ref_affine(src, 31, q, &min));
-    b[i].m = f32_to_f16(min);
+    b[i].d = to_f16_sat(ref_affine(src, 31, q, &min));
+    b[i].m = to_f16_sat(min);
     if (imatrix) search_affine(src, imatrix + i * kQK, 31, &b[i].d, &b[i].m, q);
     pack_nibbles(q, b[i].qs);
     pack_high_bits(q, b[i].qh);
@@ -202,7 +206,7 @@ void quantize_q8_0(const float* src, void* dst, int64_t n, const float* imatrix)
     }
     const float d = extremes(src).amax / 127.0f;
     const float id = d != 0 ? 1.0f / d : 0.0f;
-    b[i].d = f32_to_f16(d);
+    b[i].d = to_f16_sat(d);
     for (int j = 0; j < kQK; ++j) b[i].qs[j] = int8_t(std::clamp(trunc_int(std::round(src[j] * id)), -127, 127));
   }
 }

@@ -29,7 +29,15 @@ float f16_step(f16 h, int delta) {  // the f16 value delta ulps away (same sign)
 // v rounded to the nearest integer in 0..nmax (NaN -> 0).
 inline uint8_t round_code(float v, int nmax) {
   if (!(v > 0.5f)) return 0;
-  return uint8_t(std::min(int(v + 0.5f), nmax));
+  if (v >= float(nmax)) return uint8_t(nmax);
+  return uint8_t(int(v + 0.5f));
+}
+
+// v rounded to the nearest integer, clamped to lo..hi (NaN -> lo).
+inline int round_clamp(float v, int lo, int hi) {
+  if (!(v > float(lo))) return lo;
+  if (v >= float(hi)) return hi;
+  return int(std::nearbyint(v));
 }
 
 // Nearest codes for scale s, least-squares rescale, nearest codes again; returns the continuous error.
@@ -305,8 +313,7 @@ f16 quantize_super_sym(const float* x, const float* w, const SymPlan& p, int* co
     for (int k = 0; k < p.nsub && total < best; ++k) {
       const float* xk = x + k * p.len;
       const float* wk = w + k * p.len;
-      const float r = std::clamp(s[k] / df, float(p.cmin), float(p.cmax));
-      const int c0 = int(std::nearbyint(r));
+      const int c0 = round_clamp(s[k] / df, p.cmin, p.cmax);
       double kbest = kInf;
       for (int c = std::max(p.cmin, c0 - 2); c <= std::min(p.cmax, c0 + 2); ++c) {
         const double err = sub_error_sym(xk, wk, p.len, df * float(c), p.grid, tmp);
@@ -368,8 +375,8 @@ AffineCodes quantize_super_affine(const float* x, const float* w, const AffinePl
     for (int k = 0; k < p.nsub && total < best; ++k) {
       const float* xk = x + k * p.len;
       const float* wk = w + k * p.len;
-      const int s0 = df > 0 ? int(std::nearbyint(std::min(fit[k].s / df, float(p.cmax)))) : 0;
-      const int m0 = mf > 0 ? int(std::nearbyint(std::min(fit[k].m / mf, float(p.cmax)))) : 0;
+      const int s0 = df > 0 ? round_clamp(fit[k].s / df, 0, p.cmax) : 0;
+      const int m0 = mf > 0 ? round_clamp(fit[k].m / mf, 0, p.cmax) : 0;
       double kbest = kInf;
       for (int a = std::max(0, s0 - 1); a <= std::min(p.cmax, s0 + 1); ++a) {
         for (int b = std::max(0, m0 - 1); b <= std::min(p.cmax, m0 + 1); ++b) {
