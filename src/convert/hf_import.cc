@@ -1,0 +1,246 @@
+// Hugging Face folder -> GGUF: config.json to hyper-parameters, tokenizer files to tokenizer.*,
+// safetensors tensors renamed, permuted (llama q/k), shifted (gemma2 norms) and cast.
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "convert/convert.h"
+#include "convert/families.h"
+#include "convert/hf_vocab.h"
+#include "convert/side_file.h"
+#include "convert/tensor_ops.h"
+#include "core/error.h"
+#include "core/f16.h"
+#include "io/safetensors.h"
+
+namespace slm::convert {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct TensorSource {
+  std::span<const uint8_t> data;
+  DType type;
+  std::vector<int64_t> shape;  // Hugging Face order
+};
+
+// The output tensors, owning their converted bytes until the writer runs.
+struct Output {
+  gguf::Writer writer;
+  std::deque<std::vector<uint8_t>> buffers;
+  std::map<DType, size_t> matrix_types;
+  size_t n = 0;
+
+  void add(const std::string& name, DType t, const std::vector<int64_t>& shape, std::vector<uint8_t> bytes) {
+    buffers.push_back(std::move(bytes));
+    add_view(name, t, shape, buffers.back());
+  }
+  void add_view(const std::string& name, DType t, const std::vector<int64_t>& shape, std::span<const uint8_t> bytes) {
+    writer.add_tensor(name, t, std::vector<int64_t>(shape.rbegin(), shape.rend()), bytes);
+    if (shape.size() >= 2) ++matrix_types[t];
+    ++n;
+  }
+};
+
+bool is_norm_weight(std::string_view hf) { return hf.ends_with("norm.weight"); }
+
+// One Hugging Face tensor to its GGUF form. `want`: output type (nullopt: the rule's default).
+void convert_tensor(const Family& fam, const json& cfg, const std::string& hf, const std::string& gname,
+                    const TensorSource& src, std::optional<DType> want_exact, std::optional<DType> want, Output& out) {
+  const int64_t n = [&] {
+    int64_t v = 1;
+    for (int64_t d : src.shape) v *= d;
+    return v;
+  }();
+  const int64_t row_len = src.shape.empty() ? 1 : src.shape.back();
+  const int64_t n_rows = row_len ? n / row_len : 0;
+  const DType t = want_exact.value_or(output_type(gname, src.shape.size(), row_len, src.type, want));
+  std::span<const uint8_t> bytes = src.data;
+  std::vector<uint8_t> permuted;
+  const bool is_q = gname.ends_with("attn_q.weight") || gname.ends_with("attn_q.bias");
+  const bool is_k = gname.ends_with("attn_k.weight") || gname.ends_with("attn_k.bias");
+  if (fam.permute_qk && (is_q || is_k)) {
+    const HeadCounts h = head_counts(cfg);
+    const int64_t rows = src.shape.empty() ? 0 : src.shape[0];
+    permuted = permute_qk(bytes, rows, rows ? bytes.size() / size_t(rows) : 0, is_q ? h.n_head : h.n_head_kv);
+    bytes = permuted;
+  }
+  const bool plus_one = fam.norm_plus_one && is_norm_weight(hf);
+  if (t == src.type && !plus_one) {
+    if (permuted.empty()) out.add_view(gname, t, src.shape, bytes);
+    else out.add(gname, t, src.shape, std::move(permuted));
+    return;
+  }
+  std::vector<float> x = to_f32(src.type, bytes, n);
+  if (plus_one) {
+    // Gemma stores w and multiplies by (1 + w); GGUF stores (1 + w). An F16 source adds in F16.
+    for (float& v : x) v = src.type == DType::F16 ? f16_to_f32(f32_to_f16(v + 1.0f)) : v + 1.0f;
+  }
+  out.add(gname, t, src.shape, from_f32(t, x, n_rows, row_len));
+}
+
+std::string default_name(const json& cfg, const std::string& dir) {
+  if (cfg.contains("_name_or_path") && cfg["_name_or_path"].is_string()) {
+    const std::string p = cfg["_name_or_path"].get<std::string>();
+    if (!p.empty()) return fs::path(p).filename().string();
+  }
+  return fs::path(dir).lexically_normal().filename().string().empty() ? "model"
+                                                                       : fs::path(dir).lexically_normal().filename().string();
+}
+
+// config.json with generation_config.json's special ids filling what config.json lacks.
+json special_id_source(const json& cfg, const json& gen) {
+  json c = cfg.is_object() ? cfg : json::object();
+  if (gen.is_object())
+    for (const char* k : {"bos_token_id", "eos_token_id", "pad_token_id"})
+      if (!c.contains(k) || c[k].is_null())
+        if (gen.contains(k)) c[k] = gen[k];
+  return c;
+}
+
+// Merges derived metadata into the side file's: side order and values, derived values replacing
+// side values of the same key (so edits to config.json win) except for `side_only` keys, new derived
+// keys appended.
+std::vector<gguf::KeyValue> merge_metadata(std::vector<gguf::KeyValue> side, const std::vector<gguf::KeyValue>& derived,
+                                           const std::set<std::string>& side_only) {
+  for (const gguf::KeyValue& d : derived) {
+    auto it = std::find_if(side.begin(), side.end(), [&](const gguf::KeyValue& s) { return s.key == d.key; });
+    if (it == side.end()) side.push_back(d);
+    else if (!side_only.count(d.key)) it->value = d.value;
+  }
+  return side;
+}
+
+}  // namespace
+
+DType parse_output_type(const std::string& s) {
+  const auto t = dtype_from_name(s);
+  if (!t || (*t != DType::F32 && *t != DType::F16 && *t != DType::BF16 && *t != DType::Q8_0))
+    fail("[convert] output type '{}' is not one of f32, f16, bf16, q8_0", s);
+  return *t;
+}
+
+ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, const HfOptions& opt) {
+  const fs::path d(dir);
+  if (!fs::is_directory(d)) fail("[convert] {}: not a directory", dir);
+  const json cfg = read_json_file((d / "config.json").string(), true);
+  if (!cfg.is_object()) fail("[convert] {}/config.json: not a JSON object", dir);
+  const json archs = cfg.value("architectures", json::array());
+  const std::string hf_class = archs.is_array() && !archs.empty() && archs[0].is_string() ? archs[0].get<std::string>() : "";
+  const Family* fam = family_for_hf_class(hf_class);
+  if (!fam) fail("[convert] {}/config.json: architecture '{}' is not supported (supported: {})", dir, hf_class, known_hf_classes());
+
+  std::optional<SideFile> side;
+  if (opt.use_side_file && fs::exists(d / kSideFile))
+    side = side_from_json(read_json_file((d / kSideFile).string(), true), (d / kSideFile).string());
+
+  // Metadata derived from the Hugging Face files.
+  std::vector<gguf::KeyValue> derived;
+  derived.push_back({"general.architecture", gguf::Value{std::string(fam->gguf_arch)}});
+  std::vector<gguf::KeyValue> hp = hparams_to_gguf(*fam, cfg);
+  derived.insert(derived.end(), hp.begin(), hp.end());
+  const bool have_tokenizer = fs::exists(d / "tokenizer.json");
+  if (have_tokenizer) {
+    HfVocabInput vin{.tokenizer = read_json_file((d / "tokenizer.json").string(), true),
+                     .tokenizer_config = read_json_file((d / "tokenizer_config.json").string(), false),
+                     .config = special_id_source(cfg, read_json_file((d / "generation_config.json").string(), false)),
+                     .pre = opt.pre,
+                     .chat_template = opt.chat_template};
+    std::vector<gguf::KeyValue> v = vocab_from_hf(vin);
+    derived.insert(derived.end(), v.begin(), v.end());
+    // llama.cpp's converter writes add_bos_token = false for llama models with a 49152-token vocabulary.
+    if (fam->gguf_arch == "llama" && cfg.value("vocab_size", 0) == 49152) {
+      auto it = std::find_if(derived.begin(), derived.end(), [](const auto& kv) { return kv.key == "tokenizer.ggml.add_bos_token"; });
+      if (it != derived.end()) it->value = gguf::Value{false};
+      else derived.push_back({"tokenizer.ggml.add_bos_token", gguf::Value{false}});
+    }
+  } else if (!side) {
+    fail("[convert] {}: no tokenizer.json", dir);
+  }
+
+  Output out;
+  out.writer = gguf::Writer(side ? side->version : 3);
+  if (side) out.writer.set_alignment(side->alignment);
+
+  std::optional<safetensors::Checkpoint> ckpt;
+  std::optional<safetensors::File> extra;
+  if (!opt.vocab_only) {
+    ckpt = safetensors::Checkpoint::open(dir);
+    if (side && fs::exists(d / kSideTensors)) extra = safetensors::File::open((d / kSideTensors).string());
+  }
+  const std::vector<float> rope_factors = fam->gguf_arch == "llama" ? llama3_rope_factors(cfg) : std::vector<float>{};
+  std::vector<uint8_t> rope_bytes(rope_factors.size() * 4);
+  if (!rope_factors.empty()) std::memcpy(rope_bytes.data(), rope_factors.data(), rope_bytes.size());
+  const bool tied = cfg.value("tie_word_embeddings", fam->gguf_arch == "gemma2");
+
+  std::set<std::string> done;  // Hugging Face names converted
+  bool rope_added = false;
+  auto source = [&](const safetensors::Checkpoint::Entry& e) {
+    return TensorSource{ckpt->tensor_data(e), e.info->type, e.info->shape};
+  };
+  if (ckpt && side) {
+    for (const SideTensor& st : side->tensors) {
+      const std::optional<DType> exact = opt.type ? std::nullopt : std::optional<DType>(st.type);
+      if (extra && extra->find(st.name)) {  // stored verbatim by the exporter
+        const auto* e = extra->find(st.name);
+        out.add_view(st.name, e->type, e->shape, extra->tensor_data(*e));
+        if (!st.hf.empty()) done.insert(st.hf);
+      } else if (st.name == "rope_freqs.weight" && !rope_factors.empty()) {
+        out.add_view(st.name, DType::F32, {int64_t(rope_factors.size())}, rope_bytes);
+        rope_added = true;
+      } else if (const auto* e = st.hf.empty() ? nullptr : ckpt->find(st.hf)) {
+        convert_tensor(*fam, cfg, st.hf, st.name, source(*e), exact, opt.type, out);
+        done.insert(st.hf);
+      } else {
+        fail("[convert] {}: tensor '{}' listed in {} is in neither the checkpoint nor {}", dir, st.name, kSideFile, kSideTensors);
+      }
+    }
+  }
+  if (ckpt && !rope_factors.empty() && !rope_added)  // generated tensors come first, as llama.cpp writes them
+    out.add_view("rope_freqs.weight", DType::F32, {int64_t(rope_factors.size())}, rope_bytes);
+  if (ckpt) {
+    for (const auto& e : ckpt->tensors()) {
+      const std::string& hf = e.info->name;
+      if (done.count(hf) || is_ignorable_hf_tensor(hf)) continue;
+      if (hf == "lm_head.weight" && (fam->gguf_arch == "gemma2" || tied)) continue;  // tied to the embedding
+      const std::optional<std::string> gname = gguf_tensor_name(*fam, hf);
+      if (!gname) fail("[convert] {}: tensor '{}' has no GGUF name for {}", dir, hf, fam->hf_class);
+      convert_tensor(*fam, cfg, hf, *gname, source(e), std::nullopt, opt.type, out);
+    }
+  }
+
+  // general.file_type: the requested type, else the most common matrix type.
+  std::optional<DType> main_type = opt.type;
+  if (!main_type && !out.matrix_types.empty())
+    main_type = std::max_element(out.matrix_types.begin(), out.matrix_types.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; })->first;
+  if (!main_type && opt.vocab_only) {
+    const std::string td = cfg.value("torch_dtype", "");
+    main_type = td == "bfloat16" ? DType::BF16 : td == "float16" ? DType::F16 : DType::F32;
+  }
+  std::vector<gguf::KeyValue> md;
+  if (side) {
+    std::vector<gguf::KeyValue> d2 = derived;
+    if (main_type) d2.push_back({"general.file_type", gguf::Value{file_type_of(*main_type)}});
+    std::set<std::string> side_only = {"general.architecture"};
+    if (!opt.type) side_only.insert("general.file_type");  // keep the recorded file type
+    md = merge_metadata(side->metadata, d2, side_only);
+  } else {
+    md.push_back(derived[0]);
+    md.push_back({"general.name", gguf::Value{default_name(cfg, dir)}});
+    const auto tok_begin = std::find_if(derived.begin(), derived.end(), [](const auto& kv) { return kv.key.starts_with("tokenizer."); });
+    md.insert(md.end(), derived.begin() + 1, tok_begin);
+    if (main_type) md.push_back({"general.file_type", gguf::Value{file_type_of(*main_type)}});
+    md.insert(md.end(), tok_begin, derived.end());
+  }
+  for (gguf::KeyValue& kv : md) out.writer.add_kv(std::move(kv.key), std::move(kv.value));
+  const size_t n_md = md.size();
+  out.writer.write(out_path);
+  return ConvertSummary{.arch = std::string(fam->gguf_arch), .n_tensors = out.n, .n_metadata = n_md,
+                        .bytes = uint64_t(fs::file_size(out_path)), .from_side_file = side.has_value()};
+}
+
+}  // namespace slm::convert
