@@ -1,8 +1,7 @@
-// Scale searches for the k-quant and IQ4 quantisers (see search.h). The approach: fit each sub-block's
-// continuous scale (and min) by trying many starting scales, each refined by alternating nearest-level
-// assignment with weighted least squares; then quantise the super-block scale(s) to f16 and the sub-block
-// scales to their integer codes, trying several super-block scales and nearby codes and keeping the lowest
-// exact decoded error.
+// Sub-block and single-block scale searches (see search.h): each sub-block's continuous scale (and min) is
+// fitted from many starting scales, each refined by alternating nearest-level assignment with weighted
+// least squares; block scales are then rounded to f16 and their neighbours scored by the exact decoded
+// error. The super-block quantisers built on these live in super_block.cc.
 #include "quant/types/search.h"
 
 #include <algorithm>
@@ -12,32 +11,11 @@
 namespace slm::quant::detail {
 namespace {
 
-constexpr int kMaxLen = 256;  // longest sub-block or block searched at once
-constexpr double kInf = std::numeric_limits<double>::infinity();
-
-f16 to_f16_finite(float v) {  // f16 rounding that saturates instead of overflowing to inf
-  constexpr float kMax = 65504.0f;
-  return f32_to_f16(std::clamp(v, -kMax, kMax));
-}
-
-float f16_step(f16 h, int delta) {  // the f16 value delta ulps away (same sign), as float
-  const int mag = int(h.bits & 0x7fff) + delta;
-  if (mag < 0 || mag >= 0x7c00) return f16_to_f32(h);
-  return f16_to_f32(f16{uint16_t((h.bits & 0x8000) | mag)});
-}
-
 // v rounded to the nearest integer in 0..nmax (NaN -> 0).
 inline uint8_t round_code(float v, int nmax) {
   if (!(v > 0.5f)) return 0;
   if (v >= float(nmax)) return uint8_t(nmax);
   return uint8_t(int(v + 0.5f));
-}
-
-// v rounded to the nearest integer, clamped to lo..hi (NaN -> lo).
-inline int round_clamp(float v, int lo, int hi) {
-  if (!(v > float(lo))) return lo;
-  if (v >= float(hi)) return hi;
-  return int(std::nearbyint(v));
 }
 
 // Nearest codes for scale s, least-squares rescale, nearest codes again; returns the continuous error.
@@ -289,146 +267,6 @@ void quantize_block_affine(const float* x, const float* w, int n, int nmax, f16*
       }
     }
   }
-}
-
-f16 quantize_super_sym(const float* x, const float* w, const SymPlan& p, int* codes, uint8_t* L) {
-  const int n = p.nsub * p.len;
-  float s[kMaxLen / 8];
-  uint8_t tmp[kMaxLen];
-  float smax = 0;
-  for (int k = 0; k < p.nsub; ++k) {
-    s[k] = fit_scale(x + k * p.len, w + k * p.len, p.len, p.grid, tmp);
-    if (std::fabs(s[k]) > std::fabs(smax)) smax = s[k];
-  }
-  double best = sub_error_sym(x, w, n, 0.0f, p.grid, L);
-  f16 best_d{0};
-  std::fill(codes, codes + p.nsub, 0);
-  if (smax == 0) return best_d;
-
-  int cand[kMaxLen / 8];
-  auto evaluate = [&](float d) {  // best codes near each sub-block's own scale for the f16 d
-    const float df = f16_to_f32(to_f16_finite(d));
-    if (df == 0 || !std::isfinite(df)) return;
-    double total = 0;
-    for (int k = 0; k < p.nsub && total < best; ++k) {
-      const float* xk = x + k * p.len;
-      const float* wk = w + k * p.len;
-      const int c0 = round_clamp(s[k] / df, p.cmin, p.cmax);
-      double kbest = kInf;
-      for (int c = std::max(p.cmin, c0 - 2); c <= std::min(p.cmax, c0 + 2); ++c) {
-        const double err = sub_error_sym(xk, wk, p.len, df * float(c), p.grid, tmp);
-        if (err < kbest) {
-          kbest = err;
-          cand[k] = c;
-        }
-      }
-      total += kbest;
-    }
-    if (total < best) {
-      best = total;
-      best_d = f32_to_f16(df);
-      std::copy(cand, cand + p.nsub, codes);
-      for (int k = 0; k < p.nsub; ++k)
-        sub_error_sym(x + k * p.len, w + k * p.len, p.len, df * float(codes[k]), p.grid, L + k * p.len);
-    }
-  };
-  for (const int top : {p.cmin, p.cmax}) {
-    if (top == 0) continue;
-    for (const float f : {1.0f, 0.95f, 0.9f, 1.05f}) evaluate(smax / (float(top) * f));
-  }
-  for (int it = 0; it < 2; ++it) {  // least-squares super-block scale for the kept codes
-    double num = 0, den = 0;
-    for (int i = 0; i < n; ++i) {
-      const double v = double(codes[i / p.len]) * p.grid.value(L[i]);
-      num += w[i] * v * x[i];
-      den += w[i] * v * v;
-    }
-    if (den <= 0 || num == 0) break;
-    const f16 h = to_f16_finite(float(num / den));
-    for (int delta = -1; delta <= 1; ++delta) evaluate(f16_step(h, delta));
-  }
-  return best_d;
-}
-
-AffineCodes quantize_super_affine(const float* x, const float* w, const AffinePlan& p, int* sc, int* mc,
-                                  uint8_t* L) {
-  Affine fit[kMaxLen / 8];
-  uint8_t tmp[kMaxLen];
-  float smax = 0, mmax = 0;
-  for (int k = 0; k < p.nsub; ++k) {
-    fit[k] = fit_affine(x + k * p.len, w + k * p.len, p.len, p.nmax, tmp);
-    smax = std::max(smax, fit[k].s);
-    mmax = std::max(mmax, fit[k].m);
-  }
-  AffineCodes best_dm{f16{0}, f16{0}};
-  std::fill(sc, sc + p.nsub, 0);
-  std::fill(mc, mc + p.nsub, 0);
-  double best = sub_error_affine(x, w, p.nsub * p.len, 0.0f, 0.0f, p.nmax, L);
-  if (smax == 0 && mmax == 0) return best_dm;
-
-  int cs[kMaxLen / 8], cm[kMaxLen / 8];
-  auto evaluate = [&](float d, float dmin) {
-    const f16 dh = to_f16_finite(d), mh = to_f16_finite(dmin);
-    const float df = f16_to_f32(dh), mf = f16_to_f32(mh);
-    if (!std::isfinite(df) || !std::isfinite(mf) || df < 0 || mf < 0) return;
-    double total = 0;
-    for (int k = 0; k < p.nsub && total < best; ++k) {
-      const float* xk = x + k * p.len;
-      const float* wk = w + k * p.len;
-      const int s0 = df > 0 ? round_clamp(fit[k].s / df, 0, p.cmax) : 0;
-      const int m0 = mf > 0 ? round_clamp(fit[k].m / mf, 0, p.cmax) : 0;
-      double kbest = kInf;
-      for (int a = std::max(0, s0 - 1); a <= std::min(p.cmax, s0 + 1); ++a) {
-        for (int b = std::max(0, m0 - 1); b <= std::min(p.cmax, m0 + 1); ++b) {
-          const double err = sub_error_affine(xk, wk, p.len, df * float(a), mf * float(b), p.nmax, tmp);
-          if (err < kbest) {
-            kbest = err;
-            cs[k] = a;
-            cm[k] = b;
-          }
-        }
-      }
-      total += kbest;
-    }
-    if (total < best) {
-      best = total;
-      best_dm = {dh, mh};
-      std::copy(cs, cs + p.nsub, sc);
-      std::copy(cm, cm + p.nsub, mc);
-      for (int k = 0; k < p.nsub; ++k)
-        sub_error_affine(x + k * p.len, w + k * p.len, p.len, df * float(sc[k]), mf * float(mc[k]), p.nmax,
-                         L + k * p.len);
-    }
-  };
-  const float fs[] = {1.0f, 0.94f};
-  for (const float f : fs)
-    for (const float g : fs) evaluate(smax / (float(p.cmax) * f), mmax / (float(p.cmax) * g));
-  for (int it = 0; it < 2; ++it) {  // least squares for (d, dmin) with the kept codes: x ~ d*a - dmin*b
-    double saa = 0, sab = 0, sbb = 0, sax = 0, sbx = 0;
-    for (int i = 0; i < p.nsub * p.len; ++i) {
-      const double a = double(sc[i / p.len]) * L[i], b = -double(mc[i / p.len]);
-      saa += w[i] * a * a;
-      sab += w[i] * a * b;
-      sbb += w[i] * b * b;
-      sax += w[i] * a * x[i];
-      sbx += w[i] * b * x[i];
-    }
-    const double det = saa * sbb - sab * sab;
-    double d, m;
-    if (sbb == 0) {
-      if (saa <= 0) break;
-      d = sax / saa;
-      m = 0;
-    } else {
-      if (!(det > 1e-12 * saa * sbb)) break;
-      d = (sbb * sax - sab * sbx) / det;
-      m = (saa * sbx - sab * sax) / det;
-    }
-    const f16 dh = to_f16_finite(float(d)), mh = to_f16_finite(float(m));
-    for (int da = -1; da <= 1; ++da)
-      for (int db = -1; db <= 1; ++db) evaluate(f16_step(dh, da), f16_step(mh, db));
-  }
-  return best_dm;
 }
 
 }  // namespace slm::quant::detail

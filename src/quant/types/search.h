@@ -3,11 +3,35 @@
 // what is kept is what the file will dequantise to.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "core/f16.h"
 
 namespace slm::quant::detail {
+
+constexpr int kMaxLen = 256;  // longest sub-block or block searched at once
+constexpr int kMaxSub = 16;   // most sub-blocks in a super-block
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// f16 rounding that saturates at the largest finite half instead of overflowing to inf.
+inline f16 to_f16_finite(float v) { return f32_to_f16(std::clamp(v, -65504.0f, 65504.0f)); }
+
+// The f16 value delta ulps away from h (same sign), as float; h itself at the ends of the range.
+inline float f16_step(f16 h, int delta) {
+  const int mag = int(h.bits & 0x7fff) + delta;
+  if (mag < 0 || mag >= 0x7c00) return f16_to_f32(h);
+  return f16_to_f32(f16{uint16_t((h.bits & 0x8000) | mag)});
+}
+
+// v rounded to the nearest integer, clamped to lo..hi (NaN -> lo).
+inline int round_clamp(float v, int lo, int hi) {
+  if (!(v > float(lo))) return lo;
+  if (v >= float(hi)) return hi;
+  return int(std::nearbyint(v));
+}
 
 // Quantisation levels: the integers lo..hi, or a sorted table of n values (mids: the n - 1 midpoints
 // between neighbours). A code indexes the levels.
