@@ -98,5 +98,40 @@ TEST(Stories260K, BinAndGgufGiveTheSameLogits) {
   EXPECT_EQ(logits[1], logits[2]);
 }
 
+// An unshared classifier (v0: negative vocab_size; v1: shared flag 0) is read after the other weights:
+// appending a copy of the embedding as the classifier must give the shared model's logits.
+TEST(Stories260K, UnsharedClassifierIsRead) {
+  SLM_REQUIRE_TESTDATA(dir, "models/stories260K");
+  slm::testing::TempDir tmp;
+  const std::vector<int32_t> ids = {1, 403, 407, 261};
+  auto logits = [&](const std::string& path) {
+    const Model m = Model::load(path);
+    EXPECT_FALSE(m.config().tied_embeddings) << path;
+    KvCache kv = m.make_cache({.n_ctx = 8, .type = KvType::f32});
+    return m.prefill(ids, kv, 0, true);
+  };
+  const Model shared = Model::load((dir / "stories260K.bin").string());
+  KvCache kv = shared.make_cache({.n_ctx = 8, .type = KvType::f32});
+  const std::vector<float> want = shared.prefill(ids, kv, 0, true);
+  for (const char* name : {"stories260K.bin", "stories260K.v1.bin"}) {
+    std::ifstream in(dir / name, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const bool v1 = std::string_view(name).find("v1") != std::string_view::npos;
+    // The embedding: v0 right after the 28-byte header; v1 after the 256-byte header and 11 norm vectors.
+    const size_t emb = v1 ? 256 + 4 * 64 * 11 : 28;
+    const std::string cls = bytes.substr(emb, 512 * 64 * 4);
+    if (v1) {
+      bytes[36] = 0;
+    } else {
+      const int32_t neg = -512;
+      std::memcpy(bytes.data() + 20, &neg, 4);
+    }
+    bytes += cls;
+    const std::string path = tmp.file(std::string("unshared-") + name);
+    std::ofstream(path, std::ios::binary) << bytes;
+    EXPECT_EQ(logits(path), want) << name;
+  }
+}
+
 }  // namespace
 }  // namespace slm::model

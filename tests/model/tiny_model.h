@@ -21,9 +21,9 @@ struct TinySpec {
   int sliding_window = 0;      // phi3 / gemma2
   uint64_t seed = 1;
   // Applied to the finished writer (drop a tensor, change a key) before writing.
-  std::function<void(gguf::Writer&)> edit;
+  std::function<void(gguf::Writer&)> edit = {};
   // Tensors to leave out and metadata keys to leave out (full names).
-  std::vector<std::string> drop_tensors, drop_keys;
+  std::vector<std::string> drop_tensors = {}, drop_keys = {};
 };
 
 // Writes the model to `path`.
