@@ -65,6 +65,16 @@ void ModelConfig::validate(bool check_vocab) const {
   positive("attention.head_count", n_head);
   positive("attention.head_count_kv", n_head_kv);
   positive("head_dim", head_dim);
+  // Bounds far above any real model that keep every product below 2^31 (q_dim, kv_dim, row sizes).
+  auto at_most = [&](const char* what, int v, int max) {
+    if (v > max) fail("[model] {}: {} = {} is implausibly large (limit {})", arch, what, v, max);
+  };
+  at_most("embedding_length", dim, 1 << 20);
+  at_most("feed_forward_length", ffn_dim, 1 << 22);
+  at_most("block_count", n_layer, 1 << 14);
+  at_most("attention.head_count", n_head, 1 << 12);
+  at_most("head_dim", head_dim, 1 << 14);
+  at_most("context_length", n_ctx, 1 << 30);
   if (n_head % n_head_kv != 0)
     fail("[model] {}: head_count {} is not a multiple of head_count_kv {}", arch, n_head, n_head_kv);
   if (rope_dim <= 0 || rope_dim > head_dim || rope_dim % 2 != 0)

@@ -17,7 +17,12 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
   kv_dim_ = cfg.kv_dim();
   type_ = opt.type;
   elem_bytes_ = type_ == KvType::f16 ? 2 : 4;
-  const size_t bytes = size_t(n_layer_) * size_t(n_seq_) * size_t(n_ctx_) * size_t(kv_dim_) * elem_bytes_;
+  using u128 = unsigned __int128;
+  const u128 wide = u128(n_layer_) * u128(n_seq_) * u128(n_ctx_) * u128(kv_dim_) * elem_bytes_;
+  if (wide > (u128(1) << 46))
+    fail("[model] KV cache of {} positions x {} sequences would take over 64 TiB; use a smaller n_ctx", n_ctx_,
+         n_seq_);
+  const size_t bytes = size_t(wide);
   try {
     k_.assign(bytes, 0);
     v_.assign(bytes, 0);
