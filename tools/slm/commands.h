@@ -10,6 +10,8 @@ void register_inspect(CLI::App& app);
 void register_synth_model(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
+void register_convert(CLI::App& app);  // convert
+void register_export(CLI::App& app);   // export --hf
 void register_logits(CLI::App& app);
 void register_chat_template(CLI::App& app);
 

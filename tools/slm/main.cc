@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   slm::cli::register_synth_model(app);
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
+  slm::cli::register_convert(app);
+  slm::cli::register_export(app);
   slm::cli::register_logits(app);
   slm::cli::register_chat_template(app);
   try {
