@@ -14,8 +14,8 @@ using slm::DType;
 
 constexpr int64_t kRow = 4096;
 constexpr DType kTypes[] = {DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,   DType::Q5_1,
-                            DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,   DType::Q6_K,
-                            DType::Q8_K, DType::IQ4_NL, DType::IQ4_XS};
+                            DType::Q8_0, DType::Q8_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
+                            DType::Q6_K, DType::Q8_K, DType::IQ4_NL, DType::IQ4_XS};
 
 std::vector<float> weights() { return slm::Rng(7).normal(size_t(kRow), 0.02f); }
 

@@ -19,7 +19,7 @@ constexpr TypeCodec kCodecs[] = {
     {DType::BF16, dequantize_bf16, quantize_bf16},      {DType::Q4_0, dequantize_q4_0, quantize_q4_0},
     {DType::Q4_1, dequantize_q4_1, quantize_q4_1},      {DType::Q5_0, dequantize_q5_0, quantize_q5_0},
     {DType::Q5_1, dequantize_q5_1, quantize_q5_1},      {DType::Q8_0, dequantize_q8_0, quantize_q8_0},
-    {DType::Q2_K, dequantize_q2_k, quantize_q2_k},      {DType::Q3_K, dequantize_q3_k, quantize_q3_k},
+    {DType::Q8_1, dequantize_q8_1, quantize_q8_1},      {DType::Q2_K, dequantize_q2_k, quantize_q2_k},      {DType::Q3_K, dequantize_q3_k, quantize_q3_k},
     {DType::Q4_K, dequantize_q4_k, quantize_q4_k},      {DType::Q5_K, dequantize_q5_k, quantize_q5_k},
     {DType::Q6_K, dequantize_q6_k, quantize_q6_k},      {DType::Q8_K, dequantize_q8_k, quantize_q8_k},
     {DType::IQ4_NL, dequantize_iq4_nl, quantize_iq4_nl}, {DType::IQ4_XS, dequantize_iq4_xs, quantize_iq4_xs},

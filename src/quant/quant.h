@@ -22,7 +22,8 @@ void dequantize(DType t, const void* src, float* dst, int64_t n);
 // imatrix (optional, n_per_row values): per-column importance weights for the error being minimised.
 // Rows are independent: callers may split rows across threads. Without an imatrix, Q4_0 Q4_1 Q5_0 Q5_1
 // Q8_0 give llama.cpp's bytes; the k-quants and IQ4 types search scales for the least squared error.
-// Supported: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS.
+// Supported: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q8_1 Q2_K Q3_K Q4_K Q5_K Q6_K Q8_K IQ4_NL IQ4_XS
+// (Q8_1 and Q8_K are the activation formats of dot products: reference rounding, no imatrix).
 void quantize(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
               const float* imatrix = nullptr);
 

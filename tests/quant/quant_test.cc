@@ -32,6 +32,7 @@ constexpr TypeCase kTypes[] = {
     {DType::Q5_0, sizeof(BlockQ5_0), 0.06},
     {DType::Q5_1, sizeof(BlockQ5_1), 0.05},
     {DType::Q8_0, sizeof(BlockQ8_0), 0.01},
+    {DType::Q8_1, sizeof(BlockQ8_1), 0.01},
     {DType::Q2_K, sizeof(BlockQ2_K), 0.35},
     {DType::Q3_K, sizeof(BlockQ3_K), 0.2},
     {DType::Q4_K, sizeof(BlockQ4_K), 0.1},
@@ -167,7 +168,8 @@ TEST_P(QuantType, NonFiniteValuesStayInTheirBlock) {
 // With an importance vector the quantiser trades error on unimportant columns for the important ones.
 TEST_P(QuantType, ImatrixLowersTheWeightedError) {
   const TypeCase& c = GetParam();
-  if (c.rel_rmse < 5e-3 || c.type == DType::Q8_K) GTEST_SKIP() << "no scale search for this type";
+  if (c.rel_rmse < 5e-3 || c.type == DType::Q8_K || c.type == DType::Q8_1)
+    GTEST_SKIP() << "activation or float type: no scale search";
   Rng rng(5);
   const int64_t n = 512;
   const std::vector<float> x = rng.normal(size_t(8 * n));
@@ -197,6 +199,32 @@ TEST(Quant, RejectsBadLengthsAndUnsupportedTypes) {
     quantize(DType::Q5_K, x.data(), q.data(), 1, 64);
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).rfind("[quant]", 0), 0u) << e.what();
+  }
+}
+
+TEST(Quant, Q8_1KeepsTheScaledSum) {
+  const std::vector<float> x = Rng(2).normal(64);
+  BlockQ8_1 b[2];
+  quantize(DType::Q8_1, x.data(), b, 1, 64);
+  for (const BlockQ8_1& blk : b) {
+    int sum = 0;
+    for (int8_t q : blk.qs) sum += q;
+    const float want = float(sum) * f16_to_f32(blk.d);  // s is rounded once from the unrounded scale
+    EXPECT_NEAR(f16_to_f32(blk.s), want, 2e-3f * std::fabs(want) + 1e-6f);
+  }
+}
+
+TEST(Quant, Q8_KBlockSumsAndScale) {
+  std::vector<float> x = Rng(4).normal(256);
+  x[10] = 9.0f;  // the largest magnitude: maps to -127 (the scale is negative)
+  BlockQ8_K b;
+  quantize(DType::Q8_K, x.data(), &b, 1, 256);
+  EXPECT_EQ(b.qs[10], -127);
+  EXPECT_LT(b.d, 0.0f);
+  for (int k = 0; k < 16; ++k) {
+    int sum = 0;
+    for (int j = 0; j < 16; ++j) sum += b.qs[16 * k + j];
+    EXPECT_EQ(b.bsums[k], sum);
   }
 }
 

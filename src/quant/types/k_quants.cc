@@ -137,19 +137,25 @@ void dequantize_q8_k(const void* src, float* dst, int64_t n) {
     for (int j = 0; j < kQKK; ++j) dst[j] = b[i].d * float(b[i].qs[j]);
 }
 
-// Q8_K is the activation format of k-quant dot products: d = amax / 127 in f32, q = nearest(x / d).
+// Q8_K is the activation format of k-quant dot products. As the format's reference: with m the value of
+// largest magnitude, iscale = -127 / m, q = min(127, nearest(iscale * x)) and d = 1 / iscale (f32).
 void quantize_q8_k(const float* src, void* dst, int64_t n, const float*) {
   BlockQ8_K* b = static_cast<BlockQ8_K*>(dst);
   for (int64_t i = 0; i < n / kQKK; ++i, src += kQKK) {
-    float amax = 0;
-    for (int j = 0; j < kQKK; ++j) amax = std::max(amax, std::fabs(src[j]));
-    const float d = std::isfinite(amax) ? amax / 127.0f : 0.0f;
-    const float id = d > 0 ? 1.0f / d : 0.0f;
-    b[i].d = d;
+    float amax = 0, max = 0;
     for (int j = 0; j < kQKK; ++j) {
-      const float q = std::nearbyint(src[j] * id);
-      b[i].qs[j] = int8_t(q >= -127.0f && q <= 127.0f ? int(q) : 0);
+      if (std::fabs(src[j]) > amax) {
+        amax = std::fabs(src[j]);
+        max = src[j];
+      }
     }
+    if (amax == 0 || !std::isfinite(amax)) {
+      b[i] = BlockQ8_K{};
+      continue;
+    }
+    const float iscale = -127.0f / max;
+    for (int j = 0; j < kQKK; ++j) b[i].qs[j] = int8_t(std::min(127, round_clamp(iscale * src[j], -128, 127)));
+    b[i].d = 1.0f / iscale;
     for (int k = 0; k < kQKK / 16; ++k) {
       int sum = 0;
       for (int j = 0; j < 16; ++j) sum += b[i].qs[16 * k + j];

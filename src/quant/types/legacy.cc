@@ -1,4 +1,5 @@
-// Legacy 32-element blocks: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0. Without an imatrix the quantisers are the
+// Legacy 32-element blocks: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (and Q8_1, the activation format for Q4_1/Q5_1
+// dot products). Without an imatrix the quantisers are the
 // format's reference rounding (one scale from the block's extreme value, codes by truncation after a
 // half offset), which reproduces llama.cpp's files byte for byte; with an imatrix they search their
 // scale (and offset) for the least weighted error instead.
@@ -208,6 +209,30 @@ void quantize_q8_0(const float* src, void* dst, int64_t n, const float* imatrix)
     const float id = d != 0 ? 1.0f / d : 0.0f;
     b[i].d = to_f16_sat(d);
     for (int j = 0; j < kQK; ++j) b[i].qs[j] = int8_t(std::clamp(trunc_int(std::round(src[j] * id)), -127, 127));
+  }
+}
+
+void dequantize_q8_1(const void* src, float* dst, int64_t n) {
+  const BlockQ8_1* b = static_cast<const BlockQ8_1*>(src);
+  for (int64_t i = 0; i < n / kQK; ++i, dst += kQK) {
+    const float d = f16_to_f32(b[i].d);
+    for (int j = 0; j < kQK; ++j) dst[j] = float(b[i].qs[j]) * d;
+  }
+}
+
+// As Q8_0, plus s = d * sum(q) for the min term of Q4_1/Q5_1 dot products.
+void quantize_q8_1(const float* src, void* dst, int64_t n, const float*) {
+  BlockQ8_1* b = static_cast<BlockQ8_1*>(dst);
+  for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
+    const float d = extremes(src).amax / 127.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    int sum = 0;
+    for (int j = 0; j < kQK; ++j) {
+      b[i].qs[j] = int8_t(std::clamp(trunc_int(std::round(src[j] * id)), -127, 127));
+      sum += b[i].qs[j];
+    }
+    b[i].d = to_f16_sat(d);
+    b[i].s = to_f16_sat(float(sum) * d);
   }
 }
 

@@ -23,6 +23,8 @@ void dequantize_q5_1(const void* src, float* dst, int64_t n);
 void quantize_q5_1(const float* src, void* dst, int64_t n, const float* imatrix);
 void dequantize_q8_0(const void* src, float* dst, int64_t n);
 void quantize_q8_0(const float* src, void* dst, int64_t n, const float* imatrix);
+void dequantize_q8_1(const void* src, float* dst, int64_t n);
+void quantize_q8_1(const float* src, void* dst, int64_t n, const float* imatrix);
 void dequantize_q2_k(const void* src, float* dst, int64_t n);
 void quantize_q2_k(const float* src, void* dst, int64_t n, const float* imatrix);
 void dequantize_q3_k(const void* src, float* dst, int64_t n);
