@@ -14,7 +14,7 @@
 #include "core/error.h"
 #include "gen_flags.h"
 #include "runtime/text.h"
-#include "tokenizer/jinja.h"
+#include "tokenizer/chat_template.h"
 
 namespace slm::cli {
 namespace {
@@ -25,11 +25,11 @@ struct ChatFlags : GenFlags {
   bool show_timings = false;
 };
 
-// Renders conversations with the model's template as Hugging Face does (bos/eos strings as variables).
+// The conversation so far, rendered with the model's template as Hugging Face does, then tokenised.
 class Conversation {
  public:
   Conversation(const tok::Tokenizer& tok, const std::string& source)
-      : tok_(tok), tmpl_(source) {}
+      : tok_(tok), tmpl_(source, token_text(tok, tok.bos()), token_text(tok, tok.eos())) {}
 
   void add(const std::string& role, const std::string& content) {
     messages_.push_back({{"role", role}, {"content", content}});
@@ -42,21 +42,20 @@ class Conversation {
     return true;
   }
   std::vector<int32_t> prompt() const {
-    const nlohmann::json vars = {{"messages", messages_},
-                                 {"add_generation_prompt", true},
-                                 {"bos_token", token_text(tok_.bos())},
-                                 {"eos_token", token_text(tok_.eos())}};
-    const std::string text = tmpl_.render(vars);
+    const std::string text = tmpl_.render(messages_, /*add_generation_prompt=*/true);
     std::vector<int32_t> ids = tok_.encode(text, tok::EncodeOptions{.add_special = true, .parse_special = true});
     if (ids.size() >= 2 && ids[0] == tok_.bos() && ids[1] == tok_.bos()) ids.erase(ids.begin());  // template wrote it too
     return ids;
   }
 
  private:
-  std::string token_text(tok::TokenId id) const { return id == tok::kNoToken ? "" : tok_.token_text(id); }
+  static std::optional<std::string> token_text(const tok::Tokenizer& tok, tok::TokenId id) {
+    if (id == tok::kNoToken) return std::nullopt;
+    return tok.token_text(id);
+  }
   const tok::Tokenizer& tok_;
-  jinja::Template tmpl_;
-  nlohmann::json messages_ = nlohmann::json::array();
+  ChatTemplate tmpl_;
+  nlohmann::ordered_json messages_ = nlohmann::ordered_json::array();
 };
 
 void chat(ChatFlags& f) {
