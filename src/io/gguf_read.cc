@@ -185,6 +185,29 @@ TensorInfo read_tensor_info(Cursor& c, const std::string& name) {
   return t;
 }
 
+// Each tensor's data must be aligned, inside the file and disjoint from every other tensor's.
+void check_tensor_data(const std::vector<TensorInfo>& tensors, uint64_t alignment, uint64_t data_offset,
+                       uint64_t avail, const std::string& name) {
+  for (const TensorInfo& t : tensors) {
+    if (t.offset % alignment != 0)
+      fail("[gguf] {}: tensor '{}': data offset {} is misaligned (alignment {})", name, t.name, t.offset, alignment);
+    if (t.offset > avail || t.n_bytes > avail - t.offset)
+      fail("[gguf] {}: tensor '{}': data at offset {} + {} bytes runs past the end of the file "
+           "(data section is {} bytes at offset {})",
+           name, t.name, t.offset, t.n_bytes, avail, data_offset);
+  }
+  std::vector<size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors[a].offset < tensors[b].offset; });
+  for (size_t i = 1; i < order.size(); ++i) {
+    const TensorInfo& prev = tensors[order[i - 1]];
+    const TensorInfo& cur = tensors[order[i]];
+    if (cur.offset < prev.offset + prev.n_bytes)
+      fail("[gguf] {}: tensor '{}' data at offset {} overlaps tensor '{}' (offset {}, {} bytes)", name, cur.name,
+           cur.offset, prev.name, prev.offset, prev.n_bytes);
+  }
+}
+
 }  // namespace
 
 const char* value_type_name(ValueType t) {
@@ -254,26 +277,7 @@ File File::parse(std::span<const uint8_t> bytes, const std::string& name) {
   if (f.data_offset_ > c.size())
     c.fail_at(f.header_size_, "truncated file: data section starts at offset {}, past the end ({} bytes)",
               f.data_offset_, c.size());
-  const uint64_t avail = c.size() - f.data_offset_;
-  for (const TensorInfo& t : f.tensors_) {
-    if (t.offset % f.alignment_ != 0)
-      fail("[gguf] {}: tensor '{}': data offset {} is misaligned (alignment {})", name, t.name, t.offset,
-           f.alignment_);
-    if (t.offset > avail || t.n_bytes > avail - t.offset)
-      fail("[gguf] {}: tensor '{}': data at offset {} + {} bytes runs past the end of the file "
-           "(data section is {} bytes at offset {})",
-           name, t.name, t.offset, t.n_bytes, avail, f.data_offset_);
-  }
-  std::vector<size_t> order(f.tensors_.size());
-  std::iota(order.begin(), order.end(), size_t(0));
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return f.tensors_[a].offset < f.tensors_[b].offset; });
-  for (size_t i = 1; i < order.size(); ++i) {
-    const TensorInfo& prev = f.tensors_[order[i - 1]];
-    const TensorInfo& cur = f.tensors_[order[i]];
-    if (cur.offset < prev.offset + prev.n_bytes)
-      fail("[gguf] {}: tensor '{}' data at offset {} overlaps tensor '{}' (offset {}, {} bytes)", name, cur.name,
-           cur.offset, prev.name, prev.offset, prev.n_bytes);
-  }
+  check_tensor_data(f.tensors_, f.alignment_, f.data_offset_, c.size() - f.data_offset_, name);
   return f;
 }
 
