@@ -16,7 +16,9 @@ void validate_batch(const ModelConfig& cfg, const Batch& b, const KvCache& kv, s
   if (b.positions.size() != n || b.seq_ids.size() != n || b.want_logits.size() != n)
     fail("[model] batch arrays differ in length: {} tokens, {} positions, {} seq ids, {} logit flags", n,
          b.positions.size(), b.seq_ids.size(), b.want_logits.size());
-  if (kv.kv_dim() != cfg.kv_dim()) fail("[model] KV cache was made for a different model");
+  if (kv.kv_dim() != cfg.kv_dim() || kv.n_layer() != cfg.n_layer)
+    fail("[model] KV cache ({} layers x {} values) was made for a different model ({} x {})", kv.n_layer(),
+         kv.kv_dim(), cfg.n_layer, cfg.kv_dim());
   std::map<int, int> next;  // seq -> next expected position
   for (size_t i = 0; i < n; ++i) {
     const int32_t tok = b.tokens[i], seq = b.seq_ids[i], pos = b.positions[i];

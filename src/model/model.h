@@ -62,6 +62,7 @@ class KvCache {
   void* k_row(int layer, int seq, int pos);
   void* v_row(int layer, int seq, int pos);
   int kv_dim() const { return kv_dim_; }
+  int n_layer() const { return n_layer_; }
   void set_seq_len(int seq, int n);  // used by forward after writing positions
 
  private:

@@ -173,6 +173,15 @@ TEST_F(BatchErrors, PositionsMustContinueTheCache) {
   EXPECT_THAT(forward_error(b, kv, 1), HasSubstr("expects position 1, got 0"));
 }
 
+TEST_F(BatchErrors, CacheOfAnotherModel) {
+  slm::testing::TempDir dir;
+  testing::write_tiny_model({.n_layer = 3}, dir.file("other.gguf"));
+  KvCache other = Model::load(dir.file("other.gguf")).make_cache();
+  Batch b;
+  b.add(1, 0, 0, true);
+  EXPECT_THAT(forward_error(b, other, 1), HasSubstr("different model"));
+}
+
 TEST_F(BatchErrors, LogitsBufferAndArraySizes) {
   KvCache kv = m_.make_cache();
   Batch b;
