@@ -32,12 +32,17 @@ Candidate* find(Candidates& c, int32_t id) {
 
 Candidates Candidates::from_logits(std::span<const float> logits) {
   Candidates c;
-  c.items.resize(logits.size());
+  c.assign(logits);
+  return c;
+}
+
+void Candidates::assign(std::span<const float> logits) {
+  items.resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {
     const float l = logits[i];
-    c.items[i] = {int32_t(i), std::isnan(l) ? kNegInf : l, 0.0f};
+    items[i] = {int32_t(i), std::isnan(l) ? kNegInf : l, 0.0f};
   }
-  return c;
+  sorted = false;
 }
 
 void Candidates::sort() {
@@ -115,8 +120,41 @@ void apply_top_k(Candidates& c, int k) {
   c.items.resize(size_t(k));
 }
 
+namespace {
+
+// top-p over an unsorted list: sorts only as long a prefix as the mass needs (256, then x4), which for
+// real distributions is a tiny part of the vocabulary. Same result as sorting everything.
+bool top_p_prefix(Candidates& c, float p, size_t min_keep) {
+  const size_t n = c.items.size();
+  double max = double(kNegInf);
+  for (const Candidate& x : c.items) max = std::max(max, double(x.logit));
+  if (max == double(kNegInf)) return false;
+  double sum = 0.0;
+  for (const Candidate& x : c.items) sum += std::exp(double(x.logit) - max);
+  for (size_t k = std::min(n, size_t(256));; k = std::min(n, k * 4)) {
+    std::partial_sort(c.items.begin(), c.items.begin() + ptrdiff_t(k), c.items.end(), before);
+    double mass = 0.0;
+    for (size_t i = 0; i < k; ++i) {
+      Candidate& x = c.items[i];
+      x.p = float(std::exp(double(x.logit) - max) / sum);
+      mass += x.p;
+      if (mass >= double(p) && i + 1 >= min_keep) {
+        c.items.resize(i + 1);
+        c.sorted = true;
+        return true;
+      }
+    }
+    if (k == n) break;
+  }
+  c.sorted = true;  // everything is sorted and has p: the whole list stays
+  return true;
+}
+
+}  // namespace
+
 void apply_top_p(Candidates& c, float p, size_t min_keep) {
   if (p >= 1.0f || c.items.empty()) return;
+  if (!c.sorted && c.items.size() > 1024 && top_p_prefix(c, p, min_keep)) return;
   c.softmax();
   double mass = 0.0;
   for (size_t i = 0; i < c.items.size(); ++i) {
@@ -290,9 +328,17 @@ Sampler::Sampler(std::vector<SamplerStep> chain, bool greedy, int penalty_last_n
 
 int32_t Sampler::sample(std::span<const float> logits) {
   if (logits.empty()) fail("[sampling] empty logits row");
-  Candidates c = Candidates::from_logits(logits);
-  for (const SamplerStep& s : chain_) apply_step(s, c, history_);
-  return greedy_ ? pick_greedy(c) : pick_random(c, rng_);
+  if (greedy_ && chain_.empty()) {  // plain argmax, the lowest id among equals; NaN never wins
+    size_t best = 0;
+    while (best + 1 < logits.size() && std::isnan(logits[best])) ++best;
+    for (size_t i = best + 1; i < logits.size(); ++i) {
+      if (logits[i] > logits[best]) best = i;
+    }
+    return int32_t(best);
+  }
+  work_.assign(logits);
+  for (const SamplerStep& s : chain_) apply_step(s, work_, history_);
+  return greedy_ ? pick_greedy(work_) : pick_random(work_, rng_);
 }
 
 Sampled Sampler::sample_with_logprobs(std::span<const float> logits, int n_top) {

@@ -25,6 +25,7 @@ struct Candidates {
 
   // All ids 0..n-1 in id order; NaN logits become -inf so that they are never picked.
   static Candidates from_logits(std::span<const float> logits);
+  void assign(std::span<const float> logits);  // the same, reusing this object's storage
   void sort();     // no-op when already sorted
   void softmax();  // sorts and fills p (computed in double; sums to 1); all -inf gives p = 0 everywhere
 };
@@ -145,6 +146,7 @@ class Sampler {
 
  private:
   std::vector<SamplerStep> chain_;
+  Candidates work_;  // reused between calls: no allocation per token
   bool greedy_;
   uint64_t seed_;
   TokenHistory history_;

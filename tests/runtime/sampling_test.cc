@@ -102,6 +102,22 @@ TEST(TopP, KeepsTheShortestPrefixReachingTheMass) {
   EXPECT_EQ(ids(c), (V{1, 2, 0}));
 }
 
+TEST(TopP, LargeVocabularySortsOnlyAPrefixWithTheSameResult) {
+  Rng rng(5);
+  for (float scale : {0.5f, 3.0f, 10.0f}) {
+    const std::vector<float> logits = rng.normal(50000, scale);
+    for (float p : {0.1f, 0.5f, 0.9f, 0.999f}) {
+      Candidates fast = Candidates::from_logits(logits);  // unsorted: takes the prefix path
+      apply_top_p(fast, p);
+      Candidates full = Candidates::from_logits(logits);
+      full.sort();  // sorted: takes the plain path
+      apply_top_p(full, p);
+      EXPECT_EQ(ids(fast), ids(full)) << "scale " << scale << " p " << p;
+      EXPECT_TRUE(fast.sorted);
+    }
+  }
+}
+
 TEST(MinP, KeepsTokensAboveAFractionOfTheBest) {
   struct Case {
     float min_p;
@@ -248,6 +264,21 @@ TEST(Chain, GreedySamplerHonoursPenalties) {
   EXPECT_EQ(s.sample(logits), 1);
   s.accept(1);  // 3 / 4 = 0.75 < 2
   EXPECT_EQ(s.sample(logits), 2);
+}
+
+TEST(Chain, PlainGreedyEqualsTheCandidatePath) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Rng rng(9);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<float> logits = rng.normal(300, 2.0f);
+    for (float& l : logits) l = std::round(l * 2) / 2;  // many ties
+    logits[size_t(trial)] = nan;
+    logits[0] = trial % 2 ? nan : logits[0];
+    Sampler s(greedy_params());
+    EXPECT_EQ(s.sample(logits), pick_greedy(Candidates::from_logits(logits))) << trial;
+  }
+  Sampler s(greedy_params());
+  EXPECT_EQ(s.sample(std::vector<float>{nan, 1.0f, 1.0f}), 1);
 }
 
 TEST(Chain, TopKOneIsGreedyWhateverTheSeed) {
