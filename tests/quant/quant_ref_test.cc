@@ -65,6 +65,7 @@ struct TensorRef {
   int64_t row, rows;
   std::vector<char> blocks;   // as stored in the .gguf
   std::vector<float> dequant;  // llama.cpp's decode
+  double manifest_rmse;        // the manifest's RMSE of that decode vs the source
 };
 
 std::vector<TensorRef> type_tensors(const fs::path& dir, const json& entry) {
@@ -76,7 +77,8 @@ std::vector<TensorRef> type_tensors(const fs::path& dir, const json& entry) {
                 .row = ne[0],
                 .rows = ne.size() > 1 ? ne[1] : 1,
                 .blocks = {},
-                .dequant = {}};
+                .dequant = {},
+                .manifest_rmse = t["rmse_vs_source"].get<double>()};
     r.blocks = read_bytes(dir / entry["file"].get<std::string>(), t["gguf_file_offset"].get<int64_t>(),
                           t["n_bytes"].get<int64_t>());
     r.dequant = read_floats(dir / entry["dequant_file"].get<std::string>(),
@@ -148,6 +150,7 @@ TEST(QuantRef, SearchedTypesAreNoWorseThanTheReference) {
       std::vector<float> ours(src.size());
       dequantize(t.type, blocks.data(), ours.data(), int64_t(ours.size()));
       const double e_ours = rmse(ours, src), e_ref = rmse(t.dequant, src);
+      EXPECT_NEAR(e_ref, t.manifest_rmse, 1e-9 + 1e-6 * t.manifest_rmse) << "reading " << name << " " << t.name;
       std::printf("%-7s %-26s %14.8g %14.8g %8.4f\n", std::string(type_name(t.type)).c_str(), t.name.c_str(),
                   e_ours, e_ref, e_ours / e_ref);
       EXPECT_LE(e_ours, e_ref) << name << " " << t.name;
