@@ -7,6 +7,8 @@ namespace slm::cli {
 
 // Each register_* adds one subcommand (and its callback) to `app`.
 void register_inspect(CLI::App& app);
+void register_tokenize(CLI::App& app);  // tokenize, detokenize
+void register_bench_tokenize(CLI::App& app);  // bench tokenize
 void register_synth_model(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);

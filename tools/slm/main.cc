@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "slm 0.1.0");
   slm::cli::register_inspect(app);
+  slm::cli::register_tokenize(app);
+  slm::cli::register_bench_tokenize(app);
   slm::cli::register_synth_model(app);
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
