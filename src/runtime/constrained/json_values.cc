@@ -32,6 +32,10 @@ ExprPtr same_len(std::string_view lo, std::string_view hi) {
 }
 
 constexpr uint64_t kInf = ~uint64_t(0);
+// Integer parts have at most 19 digits and exponents at most 2, so that every number fits a double
+// (a JSON parser may refuse 1e400) and an unbounded number cannot run on forever.
+constexpr int kMaxDigits = 19;
+constexpr int kMaxExpDigits = 2;
 
 // Decimal integers without leading zeros from a to b (b == kInf: unbounded).
 ExprPtr uint_range(uint64_t a, uint64_t b) {
@@ -42,11 +46,14 @@ ExprPtr uint_range(uint64_t a, uint64_t b) {
   std::vector<ExprPtr> alts;
   const size_t last = bounded ? lb : la;
   for (size_t len = la; len <= last; ++len) {
-    const std::string lo = len == la ? as : "1" + std::string(len - 1, '0');
+    std::string lo = as;
+    if (len != la) lo.assign(len, '0'), lo[0] = '1';
     const std::string hi = bounded && len == lb ? std::to_string(b) : std::string(len, '9');
     alts.push_back(same_len(lo, hi));
   }
-  if (!bounded) alts.push_back(ir_seq({ir_byte_range('1', '9'), digits(int(la)), ir_star(digit())}));
+  if (!bounded && la < kMaxDigits) {
+    alts.push_back(ir_seq({ir_byte_range('1', '9'), ir_repeat(digit(), int(la), kMaxDigits - 1)}));
+  }
   return ir_alt(std::move(alts));
 }
 
@@ -119,7 +126,8 @@ ExprPtr json_string(int min_len, int max_len) {
 }
 
 ExprPtr json_integer() {
-  return ir_seq({ir_opt(ir_byte('-')), ir_alt({ir_byte('0'), ir_seq({ir_byte_range('1', '9'), ir_star(digit())})})});
+  return ir_seq({ir_opt(ir_byte('-')),
+                 ir_alt({ir_byte('0'), ir_seq({ir_byte_range('1', '9'), ir_repeat(digit(), 0, kMaxDigits - 1)})})});
 }
 
 ExprPtr json_number() {
@@ -129,7 +137,7 @@ ExprPtr json_number() {
                                        s.set('e'), s.set('E');
                                        return s;
                                      }()),
-                                     ir_opt(ir_alt({ir_byte('+'), ir_byte('-')})), ir_plus(digit())}));
+                                     ir_opt(ir_alt({ir_byte('+'), ir_byte('-')})), ir_repeat(digit(), 1, kMaxExpDigits)}));
   return ir_seq({json_integer(), frac, exp});
 }
 

@@ -19,8 +19,8 @@ ExprPtr json_any_value(int depth, int max_ws);
 ExprPtr json_any_object(int depth, int max_ws);
 // A quoted string of min..max characters (max < 0: unbounded).
 ExprPtr json_string(int min_len, int max_len);
-ExprPtr json_number();   // any JSON number
-ExprPtr json_integer();  // -?(0|[1-9][0-9]*)
+ExprPtr json_number();   // any JSON number with at most 19 integer digits and a 2-digit exponent
+ExprPtr json_integer();  // -?(0|[1-9][0-9]{0,18})
 
 // An end of a numeric range.
 struct NumBound {
