@@ -47,7 +47,21 @@ void BM_dequantize(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * kRow * int64_t(sizeof(float)));
 }
 
+// A 64 x 4096 matrix split over hardware threads (the whole-model path).
+void BM_quantize_parallel(benchmark::State& state) {
+  const DType t = kTypes[state.range(0)];
+  const std::vector<float> x = slm::Rng(7).normal(size_t(64 * kRow), 0.02f);
+  std::vector<char> q(slm::row_bytes(t, kRow) * 64);
+  for (auto _ : state) {
+    slm::quant::quantize_parallel(t, x.data(), q.data(), 64, kRow, nullptr, 0);
+    benchmark::DoNotOptimize(q.data());
+  }
+  state.SetLabel(std::string(slm::quant::type_name(t)));
+  state.SetItemsProcessed(state.iterations() * 64 * kRow);
+}
+
 BENCHMARK(BM_quantize)->DenseRange(0, std::size(kTypes) - 1);
+BENCHMARK(BM_quantize_parallel)->Arg(10)->Arg(15)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_dequantize)->DenseRange(0, std::size(kTypes) - 1);
 
 }  // namespace

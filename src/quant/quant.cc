@@ -1,6 +1,10 @@
 // The per-type traits table: which row codec handles each tensor type. Adding a type is one row here.
 #include "quant/quant.h"
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 #include "core/error.h"
 #include "quant/types/types.h"
 
@@ -66,6 +70,24 @@ void quantize(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_pe
   const size_t bytes = row_bytes(t, n_per_row);
   for (int64_t r = 0; r < n_rows; ++r)
     c.quantize_row(src + r * n_per_row, static_cast<char*>(dst) + size_t(r) * bytes, n_per_row, imatrix);
+}
+
+void quantize_parallel(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
+                       const float* imatrix, int n_threads) {
+  codec_or_throw(t, "quantiser");
+  check_length(t, n_per_row, "quantize");
+  if (n_rows < 0) fail("[quant] quantize: negative row count {}", n_rows);
+  if (n_threads <= 0) n_threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  const int64_t per = (n_rows + n_threads - 1) / std::max(n_threads, 1);
+  if (n_threads == 1 || n_rows <= 1) return quantize(t, src, dst, n_rows, n_per_row, imatrix);
+  const size_t bytes = row_bytes(t, n_per_row);
+  std::vector<std::jthread> workers;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += per) {
+    const int64_t rows = std::min(per, n_rows - r0);
+    workers.emplace_back([=] {
+      quantize(t, src + r0 * n_per_row, static_cast<char*>(dst) + size_t(r0) * bytes, rows, n_per_row, imatrix);
+    });
+  }
 }
 
 }  // namespace slm::quant

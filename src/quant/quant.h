@@ -27,4 +27,8 @@ void dequantize(DType t, const void* src, float* dst, int64_t n);
 void quantize(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
               const float* imatrix = nullptr);
 
+// As quantize, splitting the rows over n_threads threads (0: one per hardware thread). Same bytes.
+void quantize_parallel(DType t, const float* src, void* dst, int64_t n_rows, int64_t n_per_row,
+                       const float* imatrix, int n_threads);
+
 }  // namespace slm::quant

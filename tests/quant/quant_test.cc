@@ -202,6 +202,20 @@ TEST(Quant, RejectsBadLengthsAndUnsupportedTypes) {
   }
 }
 
+TEST(Quant, ParallelQuantisingGivesTheSameBytes) {
+  const std::vector<float> x = Rng(8).normal(37 * 512, 0.1f);
+  std::vector<float> imp(512, 1.0f);
+  imp[3] = 50.0f;
+  for (const DType t : {DType::Q4_0, DType::Q4_K, DType::IQ4_XS}) {
+    std::vector<char> serial(row_bytes(t, 512) * 37), parallel(serial.size());
+    quantize(t, x.data(), serial.data(), 37, 512, imp.data());
+    quantize_parallel(t, x.data(), parallel.data(), 37, 512, imp.data(), 4);
+    EXPECT_EQ(serial, parallel) << type_name(t);
+  }
+  std::vector<char> q(64);
+  EXPECT_THROW(quantize_parallel(DType::Q4_K, x.data(), q.data(), 1, 100, nullptr, 2), Error);
+}
+
 TEST(Quant, Q8_1KeepsTheScaledSum) {
   const std::vector<float> x = Rng(2).normal(64);
   BlockQ8_1 b[2];
