@@ -126,7 +126,7 @@ TEST(ConstrainedSchema, ObjectsFollowSchemaOrderAndRequiredness) {
   }
   for (const char* bad : {R"({"tags":[],"id":1})", R"({"id":1})", R"({"id":1,"name":"abcd","tags":[]})",
                           R"({"id":1,"tags":["a","b","a"]})", R"({"id":1,"tags":[],"x":1})", R"({"id":1,,"tags":[]})",
-                          R"({"id":1,"tags":["c"]})", R"({"id":1,  "tags":[]})", R"( {"id":1,"tags":[]})"}) {
+                          R"({"id":1,"tags":["c"]})", R"({"id":1,  "tags":[]})", R"(  {"id":1,"tags":[]})", R"({"id":1,"tags":[]} )"}) {
     EXPECT_FALSE(grammar_matches(g, bad)) << bad;
   }
   // All optional: every subset in order, with commas only between present members.

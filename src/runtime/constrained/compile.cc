@@ -8,11 +8,12 @@
 namespace slm::constrained {
 
 Grammar compile_json_object(const CompileOptions& opt) {
-  return make_grammar(json_any_object(std::max(opt.max_depth, 1), opt.max_ws), opt.max_states);
+  return make_grammar(ir_seq({json_ws(opt.max_ws), json_any_object(std::max(opt.max_depth, 1), opt.max_ws)}),
+                      opt.max_states);
 }
 
 Grammar compile_json_value(const CompileOptions& opt) {
-  return make_grammar(json_any_value(opt.max_depth, opt.max_ws), opt.max_states);
+  return make_grammar(ir_seq({json_ws(opt.max_ws), json_any_value(opt.max_depth, opt.max_ws)}), opt.max_states);
 }
 
 Grammar compile_choice(const std::vector<std::string>& choices, const CompileOptions& opt) {

@@ -12,8 +12,8 @@
 //   strings: minLength, maxLength, pattern (not together with a length), format date/time/date-time/
 //   uuid/ipv4; numbers: minimum, maximum, exclusiveMinimum, exclusiveMaximum (integral bounds for
 //   "number"; any for "integer"); annotations (title, description, default, examples, $comment, ...).
-// Output policy: no whitespace before or after the value; 0..max_ws of " \t\n\r" wherever JSON allows
-// whitespace; strings use raw UTF-8 and the short escapes, \u00XX only for control characters;
+// Output policy: 0..max_ws of " \t\n\r" before the value and wherever JSON allows whitespace inside it,
+// none after it; strings use raw UTF-8 and the short escapes, \u00XX only for control characters;
 // integers without fraction or exponent; at most 19 integer digits and 2 exponent digits (every number
 // fits a double); bounded numbers without exponent; enum/const values in compact form.
 #pragma once

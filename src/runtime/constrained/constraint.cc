@@ -156,9 +156,8 @@ void Constraint::mask_logits(std::span<float> logits) {
       std::fill(logits.begin() + std::ptrdiff_t(lo), logits.begin() + std::ptrdiff_t(hi), kNeg);
       continue;
     }
-    for (size_t i = lo; i < hi; ++i) {
-      if (!((bits >> (i - lo)) & 1)) logits[i] = kNeg;
-    }
+    float* row = logits.data() + lo;
+    for (size_t k = 0; k < hi - lo; ++k) row[k] = ((bits >> k) & 1) ? row[k] : kNeg;  // branch-free: vectorises
   }
   std::fill(logits.begin() + std::ptrdiff_t(n), logits.end(), kNeg);
 }
