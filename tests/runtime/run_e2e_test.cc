@@ -155,6 +155,28 @@ TEST(RunE2E, BadInputGivesAnErrorNotACrash) {
   EXPECT_NE(too_long.err.find("context"), std::string::npos) << too_long.err;
 }
 
+TEST(BenchE2E, GenerateReportsOneRowPerBatchSize) {
+  SLM_REQUIRE_TESTDATA(dir, "models/stories260K");
+  const Output o = run_slm("bench generate -m " + quote((dir / "stories260K.gguf").string()) +
+                           " --prompt 8 --gen 8 --batch 1 --batch 3 --repeat 1");
+  ASSERT_EQ(o.rc, 0) << o.err;
+  std::istringstream in(o.out);
+  std::string header, name;
+  std::getline(in, header);
+  EXPECT_NE(header.find("gen tok/s"), std::string::npos) << o.out;
+  for (int batch : {1, 3}) {
+    int b = 0, n_prompt = 0, n_gen = 0;
+    double pp = -1, tg = -1;
+    ASSERT_TRUE(in >> name >> b >> n_prompt >> pp >> n_gen >> tg) << o.out;
+    EXPECT_EQ(name, "stories260K.gguf");
+    EXPECT_EQ(b, batch);
+    EXPECT_EQ(n_prompt, 8 * batch);
+    EXPECT_EQ(n_gen, 8 * batch);
+    EXPECT_GT(pp, 0.0);
+    EXPECT_GT(tg, 0.0);
+  }
+}
+
 TEST(ChatE2E, AnswersTwoLinesReusingTheCacheAndExits) {
   SLM_REQUIRE_TESTDATA(model, "models/synthetic/phi3-f16.gguf");
   const Output o = run_slm("chat -m " + quote(model.string()) + " --temp 0 -n 12 --timings --system 'Be brief.'",

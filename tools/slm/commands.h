@@ -12,6 +12,7 @@ void register_bench_tokenize(CLI::App& app);  // bench tokenize
 void register_synth_model(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
+void register_bench_generate(CLI::App& app);  // bench generate
 void register_convert(CLI::App& app);  // convert
 void register_export(CLI::App& app);   // export --hf
 void register_logits(CLI::App& app);

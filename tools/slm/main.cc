@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   slm::cli::register_synth_model(app);
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
+  slm::cli::register_bench_generate(app);
   slm::cli::register_convert(app);
   slm::cli::register_export(app);
   slm::cli::register_logits(app);
