@@ -49,7 +49,25 @@ std::string read_file(const std::string& path) {
 
 ChatTemplate::ChatTemplate(std::string_view source, std::optional<std::string> bos_token,
                            std::optional<std::string> eos_token)
-    : tmpl_(source), bos_(std::move(bos_token)), eos_(std::move(eos_token)) {}
+    : tmpl_(source), bos_(std::move(bos_token)), eos_(std::move(eos_token)) {
+  // Probe: does a text part come out as its text (not as a printed list, not as an error)?
+  const std::string probe = "Slm content-part probe 7f3a";
+  nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+  msgs.push_back({{"role", "user"}, {"content", nlohmann::ordered_json::array({{{"type", "text"}, {"text", probe}}})}});
+  nlohmann::ordered_json vars = {{"messages", msgs}, {"tools", nullptr}, {"documents", nullptr},
+                                 {"add_generation_prompt", true}};
+  if (bos_) vars["bos_token"] = *bos_;
+  if (eos_) vars["eos_token"] = *eos_;
+  try {
+    jinja::RenderOptions opt;
+    opt.limits.max_steps = 1'000'000;
+    const std::string out = tmpl_.render(vars, opt);
+    content_parts_ = out.find(probe) != std::string::npos && out.find("'text'") == std::string::npos &&
+                     out.find("\"text\"") == std::string::npos;
+  } catch (const Error&) {
+    content_parts_ = false;
+  }
+}
 
 ChatTemplate ChatTemplate::from_gguf(const gguf::File& f, std::string_view name) {
   const std::string key = name.empty() ? "tokenizer.chat_template" : "tokenizer.chat_template." + std::string(name);
@@ -101,7 +119,7 @@ ChatTemplate ChatTemplate::load(const std::string& path, std::string_view name) 
   return from_hf_config(cfg, name);
 }
 
-nlohmann::ordered_json ChatTemplate::normalize_messages(const nlohmann::ordered_json& messages) {
+nlohmann::ordered_json ChatTemplate::normalize_messages(const nlohmann::ordered_json& messages, bool keep_parts) {
   if (!messages.is_array()) throw Error("[chat_template] messages: expected a JSON array");
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (size_t i = 0; i < messages.size(); ++i) {
@@ -109,7 +127,7 @@ nlohmann::ordered_json ChatTemplate::normalize_messages(const nlohmann::ordered_
     if (!m.is_object()) throw Error(fmt::format("[chat_template] message {}: expected an object", i));
     if (!m.contains("role") || !m["role"].is_string())
       throw Error(fmt::format("[chat_template] message {}: missing string 'role'", i));
-    if (auto c = m.find("content"); c != m.end() && c->is_array()) {
+    if (auto c = m.find("content"); !keep_parts && c != m.end() && c->is_array()) {
       std::string text;
       for (size_t k = 0; k < c->size(); ++k) {
         const auto& part = (*c)[k];
@@ -142,7 +160,7 @@ nlohmann::ordered_json ChatTemplate::normalize_messages(const nlohmann::ordered_
 std::string ChatTemplate::render(const nlohmann::ordered_json& messages, bool add_generation_prompt, const nlohmann::ordered_json& extra,
                                  const jinja::RenderOptions& opt) const {
   nlohmann::ordered_json vars = nlohmann::ordered_json::object();
-  vars["messages"] = normalize_messages(messages);
+  vars["messages"] = normalize_messages(messages, content_parts_);
   vars["tools"] = nullptr;
   vars["documents"] = nullptr;
   vars["add_generation_prompt"] = add_generation_prompt;

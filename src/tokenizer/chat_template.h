@@ -31,7 +31,9 @@ class ChatTemplate {
   static ChatTemplate load(const std::string& path, std::string_view name = {});
 
   // messages: a JSON array of {role, content, ...}. Content may be a string, null, or a list of
-  // {type: "text", text} parts, which is joined into one string with "\n" (other part types fail).
+  // {type: "text", text} parts. Templates that render such lists themselves (found by a probe render
+  // at construction, e.g. Gemma 3, Mistral Small 3.1) get them as they are, like transformers; for the
+  // others the text parts are joined into one string with "\n" (and other part types fail).
   // Tool-call arguments given as JSON strings (OpenAI style) are parsed into objects, as templates
   // expect. Variables passed: messages, tools=None, documents=None, add_generation_prompt,
   // bos_token, eos_token, then `extra` (a JSON object) on top (e.g. tools, enable_thinking).
@@ -43,12 +45,17 @@ class ChatTemplate {
   const std::optional<std::string>& bos_token() const { return bos_; }
   const std::optional<std::string>& eos_token() const { return eos_; }
 
-  // The message list as the template sees it (content parts joined, tool-call arguments parsed).
-  static nlohmann::ordered_json normalize_messages(const nlohmann::ordered_json& messages);
+  // Whether the template renders list-of-parts content itself.
+  bool supports_content_parts() const { return content_parts_; }
+
+  // The message list as the template sees it (tool-call arguments parsed; content parts joined
+  // unless `keep_parts`).
+  static nlohmann::ordered_json normalize_messages(const nlohmann::ordered_json& messages, bool keep_parts = false);
 
  private:
   jinja::Template tmpl_;
   std::optional<std::string> bos_, eos_;
+  bool content_parts_ = false;
 };
 
 }  // namespace slm

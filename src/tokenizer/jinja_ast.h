@@ -20,7 +20,7 @@ struct Expr {
   enum class Kind : uint8_t {
     literal,   // value
     name,      // name
-    list,      // args = elements
+    list,      // args = elements (name "tuple" for tuple literals)
     dict,      // args = key0, value0, key1, value1, ...
     getattr,   // args[0].name
     getitem,   // args[0][args[1]]

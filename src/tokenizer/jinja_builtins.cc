@@ -230,7 +230,7 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
   if (name == "length" || name == "count") return Value(length_of(v));
   if (name == "upper") return Value(text::upper(v.to_str()));
   if (name == "lower") return Value(text::lower(v.to_str()));
-  if (name == "title") return Value(text::title(v.to_str()));
+  if (name == "title") return Value(text::title_words(v.to_str()));
   if (name == "capitalize") return Value(text::capitalize(v.to_str()));
   if (name == "first" || name == "last") {
     const List items = v.iterate();
@@ -272,7 +272,7 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
     if (v.is_undefined()) return Value(List{});
     if (!v.is_dict()) value_error(fmt::format("items filter: expected a mapping, got '{}'", v.type_name()));
     List out;
-    for (const auto& [k, x] : v.dict().items) out.emplace_back(List{Value(k), x});
+    for (const auto& [k, x] : v.dict().items) out.push_back(Value::tuple(List{Value(k), x}));
     return Value(std::move(out));
   }
   if (name == "selectattr") return filter_select(*this, v, a, true, true);
@@ -297,7 +297,7 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
     const double p = std::pow(10.0, double(prec ? std::clamp<int64_t>(prec->as_int(), 0, 15) : 0));
     const std::string m = method ? method->to_str() : "common";
     const double x = v.as_double() * p;
-    const double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::round(x);
+    const double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::nearbyint(x);
     return Value(r / p);
   }
   if (name == "reverse") {
@@ -337,6 +337,15 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
     return acc;
   }
   if (name == "indent") return filter_indent(v, a);
+  if (name == "center") {
+    const Value* w = a.get(0, "width");
+    const int64_t width = std::clamp<int64_t>(w ? w->as_int() : 80, 0, 4096);
+    const std::string s = v.to_str();
+    const int64_t n = int64_t(text::codepoint_count(s));
+    if (n >= width) return Value(s);
+    const int64_t left = (width - n) / 2 + ((width - n) % 2 & width % 2);  // Python's str.center split
+    return Value(std::string(size_t(left), ' ') + s + std::string(size_t(width - n - left), ' '));
+  }
   if (name == "attr") {
     if (a.pos.empty() || !a.pos[0].is_string()) value_error("attr() needs an attribute name");
     return get_attr(v, a.pos[0].str());
@@ -344,7 +353,7 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
   if (name == "dictsort") {
     if (!v.is_dict()) value_error("dictsort filter needs a mapping");
     List out;
-    for (const auto& [k, x] : v.dict().items) out.emplace_back(List{Value(k), x});
+    for (const auto& [k, x] : v.dict().items) out.push_back(Value::tuple(List{Value(k), x}));
     std::stable_sort(out.begin(), out.end(), [](const Value& x, const Value& y) {
       return text::lower(x.list()[0].str()) < text::lower(y.list()[0].str());
     });

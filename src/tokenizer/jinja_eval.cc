@@ -260,7 +260,7 @@ Value Evaluator::eval_inner(const Expr& e, Scope& scope) {
     case Expr::Kind::list: {
       List l;
       for (const auto& a : e.args) l.push_back(eval(*a, scope));
-      return Value(std::move(l));
+      return e.name == "tuple" ? Value::tuple(std::move(l)) : Value(std::move(l));
     }
     case Expr::Kind::dict: {
       auto d = make_dict();

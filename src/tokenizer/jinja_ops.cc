@@ -110,6 +110,34 @@ std::string py_format(const std::string& fmt_s, const CallArgs& a) {
   return out;
 }
 
+// Python's "fmt % args" for %s %r %d %i %f %%; args is one value or a tuple.
+std::string printf_format(const std::string& f, const Value& args) {
+  const List items = args.is_tuple() ? args.list() : List{args};
+  std::string out;
+  size_t k = 0;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%') {
+      out += f[i];
+      continue;
+    }
+    if (i + 1 >= f.size()) value_error("incomplete format");
+    const char c = f[++i];
+    if (c == '%') {
+      out += '%';
+      continue;
+    }
+    if (k >= items.size()) value_error("not enough arguments for format string");
+    const Value& v = items[k++];
+    if (c == 's') out += v.to_str();
+    else if (c == 'r') out += v.repr();
+    else if ((c == 'd' || c == 'i') && v.is_number()) out += std::to_string(v.is_float() ? int64_t(v.as_double()) : v.as_int());
+    else if (c == 'f' && v.is_number()) out += fmt::format("{:.6f}", v.as_double());
+    else value_error(fmt::format("unsupported format character '{}' in '%' formatting", c));
+  }
+  if (k < items.size()) value_error("not all arguments converted during string formatting");
+  return out;
+}
+
 Value string_method(const std::string& s, std::string_view name, CallArgs& a) {
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
     a.expect(name, 1, {});
@@ -223,7 +251,7 @@ Value dict_method(const Value& d, std::string_view name, CallArgs& a) {
     a.expect(name, 0, {});
     List out;
     for (const auto& [k, v] : d.dict().items) {
-      if (name == "items") out.emplace_back(List{Value(k), v});
+      if (name == "items") out.push_back(Value::tuple(List{Value(k), v}));
       else if (name == "keys") out.emplace_back(k);
       else out.push_back(v);
     }
@@ -377,7 +405,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b, Evaluator& 
       if (m != 0 && ((m < 0) != (y < 0))) m += y;
       return Value(m);
     }
-    if (op == "%" && a.is_string()) value_error("printf-style string formatting ('%') is not supported");
+    if (op == "%" && a.is_string()) return Value(printf_format(a.str(), b));
   } else if (op == "**") {
     if (ints && b.as_int() >= 0) {
       int64_t base = a.as_int(), e = b.as_int(), acc = 1;

@@ -276,6 +276,7 @@ class Parser {
     ExprPtr first = with_condexpr ? parse_expression() : parse_or();
     if (!is_op(",")) return first;
     auto list = make(Expr::Kind::list, pos);
+    list->name = "tuple";
     list->args.push_back(std::move(first));
     while (skip_op(",")) {
       if (cur().type == TokenType::var_end || cur().type == TokenType::block_end || is_name("if")) break;
@@ -453,10 +454,15 @@ class Parser {
     if (is_op("(")) {
       const uint32_t pos = cur().pos;
       next();
-      if (skip_op(")")) return make(Expr::Kind::list, pos);
+      if (skip_op(")")) {
+        auto empty = make(Expr::Kind::list, pos);
+        empty->name = "tuple";
+        return empty;
+      }
       ExprPtr inner = parse_expression();
       if (is_op(",")) {
         auto list = make(Expr::Kind::list, pos);
+        list->name = "tuple";
         list->args.push_back(std::move(inner));
         while (skip_op(",")) {
           if (is_op(")")) break;
@@ -571,7 +577,7 @@ class Parser {
   }
 
   ExprPtr parse_call(ExprPtr callee) {
-    auto c = make(Expr::Kind::call, cur().pos);
+    auto c = make(Expr::Kind::call, callee->pos);
     c->args.push_back(std::move(callee));
     parse_call_args(*c);
     return seal(std::move(c));

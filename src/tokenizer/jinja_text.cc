@@ -137,6 +137,19 @@ std::string capitalize(std::string_view s) {
   return out;
 }
 
+std::string title_words(std::string_view s) {
+  std::string out;
+  bool start = true;
+  for (char32_t c : decode(s)) {
+    const bool sep = is_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+    const auto m = sep ? utf8proc_int32_t(c)
+                       : (start ? utf8proc_toupper(utf8proc_int32_t(c)) : utf8proc_tolower(utf8proc_int32_t(c)));
+    append_utf8(out, char32_t(m));
+    start = sep;
+  }
+  return out;
+}
+
 std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit) {
   std::vector<std::string> out;
   if (sep) {

@@ -27,6 +27,8 @@ std::string upper(std::string_view s);
 std::string lower(std::string_view s);
 std::string title(std::string_view s);       // str.title()
 std::string capitalize(std::string_view s);  // str.capitalize()
+// jinja2's title filter: capitalizes each piece after a run of whitespace or -([{<.
+std::string title_words(std::string_view s);
 
 // str.split(sep, maxsplit); sep == nullptr splits on runs of whitespace.
 std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit);

@@ -55,6 +55,12 @@ Value::Value(List l) {
   has_ns_ = ns;
 }
 
+Value Value::tuple(List l) {
+  Value v(std::move(l));
+  v.tuple_ = true;
+  return v;
+}
+
 int Value::depth() const {
   if (is_list()) return depth_;
   if (is_dict()) return dict().depth;
@@ -184,14 +190,15 @@ static void repr_into(const Value& v, std::string& out, int depth) {
   switch (v.kind()) {
     case Value::Kind::string: out += text::py_repr(v.str()); return;
     case Value::Kind::list: {
-      out += '[';
+      out += v.is_tuple() ? '(' : '[';
       bool first = true;
       for (const Value& e : v.list()) {
         if (!first) out += ", ";
         first = false;
         repr_into(e, out, depth + 1);
       }
-      out += ']';
+      if (v.is_tuple() && v.list().size() == 1) out += ',';
+      out += v.is_tuple() ? ')' : ']';
       return;
     }
     case Value::Kind::dict: {

@@ -50,6 +50,7 @@ class Value {
   Value(std::string s) : data_(std::make_shared<const std::string>(std::move(s))) {}
   Value(const char* s) : Value(std::string(s)) {}
   Value(List l);  // fails past kMaxNesting levels of nesting
+  static Value tuple(List l);  // a list that prints as a Python tuple
   Value(std::shared_ptr<Dict> d) : data_(std::move(d)) {}
   Value(std::shared_ptr<Callable> c) : data_(std::move(c)) {}
   // Lists and dicts nest at most this deep, so that formatting and destruction stay shallow.
@@ -68,6 +69,7 @@ class Value {
   bool is_list() const { return kind() == Kind::list; }
   bool is_dict() const { return kind() == Kind::dict; }
   bool is_callable() const { return kind() == Kind::callable; }
+  bool is_tuple() const { return tuple_; }
   int depth() const;               // 0 for scalars, 1 + deepest element for containers
   bool holds_namespace() const;    // is or contains a namespace() (which must not nest: no cycles)
 
@@ -107,6 +109,7 @@ class Value {
   Data data_;
   uint16_t depth_ = 0;    // lists only
   bool has_ns_ = false;   // lists only
+  bool tuple_ = false;    // lists only
 };
 
 // Insertion-ordered mapping with string keys (a Python dict, or a jinja namespace()).

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -14,7 +15,7 @@ namespace slm::cli {
 namespace {
 
 struct ChatTemplateFlags {
-  std::string model, messages, vars, name;
+  std::string model, messages, vars, name, date;
   bool add_generation_prompt = false;
 };
 
@@ -40,7 +41,17 @@ void run(const ChatTemplateFlags& f) {
   nlohmann::ordered_json messages = json_arg("--messages", f.messages);
   if (messages.is_object() && messages.contains("messages")) messages = messages["messages"];
   const nlohmann::ordered_json extra = f.vars.empty() ? nlohmann::ordered_json::object() : json_arg("--vars", f.vars);
-  const std::string out = tmpl.render(messages, f.add_generation_prompt, extra);
+  jinja::RenderOptions opt;
+  if (!f.date.empty()) {  // a fixed day for strftime_now(), for reproducible renders
+    std::tm t{};
+    const char* end = strptime(f.date.c_str(), "%Y-%m-%d", &t);
+    if (!end || *end) fail("[chat-template] --date {}: expected YYYY-MM-DD", f.date);
+    t.tm_isdst = -1;
+    std::time_t secs = timegm(&t);
+    gmtime_r(&secs, &t);  // fills in the weekday and day of the year
+    opt.now = t;
+  }
+  const std::string out = tmpl.render(messages, f.add_generation_prompt, extra, opt);
   std::fwrite(out.data(), 1, out.size(), stdout);
 }
 
@@ -54,6 +65,7 @@ void register_chat_template(CLI::App& app) {
                   "messages as a JSON array (or {\"messages\": [...]}), or @FILE holding it")->required();
   cmd->add_flag("--add-generation-prompt", f->add_generation_prompt, "end with the assistant turn's header");
   cmd->add_option("--vars", f->vars, "extra template variables as a JSON object or @FILE (e.g. tools)");
+  cmd->add_option("--date", f->date, "render strftime_now() on this day (YYYY-MM-DD) instead of today");
   cmd->add_option("--name", f->name, "a named template (tokenizer.chat_template.NAME / chat_template list)");
   cmd->callback([f] { run(*f); });
 }
