@@ -63,7 +63,10 @@ ExportSummary export_hf(const std::string& gguf_path, const std::string& out_dir
   if (!g.get_uint(arch + ".attention.key_length")) cfg.erase("head_dim");
   const int64_t n_head = cfg["num_attention_heads"].get<int64_t>(), n_head_kv = cfg["num_key_value_heads"].get<int64_t>();
 
-  SideFile side{.version = g.version(), .alignment = g.alignment(), .metadata = g.metadata(), .tensors = {}};
+  SideFile side;
+  side.version = g.version();
+  side.alignment = g.alignment();
+  side.metadata = g.metadata();
   safetensors::Writer st, extra;
   std::deque<std::vector<uint8_t>> buffers;  // converted bytes, alive until the writers run
   const gguf::TensorInfo* rope_freqs = nullptr;
@@ -140,15 +143,16 @@ ExportSummary export_hf(const std::string& gguf_path, const std::string& out_dir
   else fs::remove(d / kSideTensors);
   write_json(d / "config.json", cfg);
   write_json(d / "generation_config.json", gen);
-  write_json(d / kSideFile, side_to_json(side));
   if (const auto tok = vocab_to_hf(g)) {
     write_json(d / "tokenizer.json", tok->tokenizer);
     write_json(d / "tokenizer_config.json", tok->tokenizer_config);
     sum.tokenizer_files = true;
+    side.tokenizer_fingerprint = files_fingerprint({(d / "tokenizer.json").string(), (d / "tokenizer_config.json").string()});
   } else {
     fs::remove(d / "tokenizer.json");
     fs::remove(d / "tokenizer_config.json");
   }
+  write_json(d / kSideFile, side_to_json(side));
   return sum;
 }
 

@@ -142,8 +142,12 @@ ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, c
   derived.push_back({"general.architecture", gguf::Value{std::string(fam->gguf_arch)}});
   std::vector<gguf::KeyValue> hp = hparams_to_gguf(*fam, cfg);
   derived.insert(derived.end(), hp.begin(), hp.end());
+  // Tokenizer files unchanged since `slm export --hf` wrote them: the recorded vocabulary is exact.
+  const bool side_vocab = side && !side->tokenizer_fingerprint.empty() &&
+                          side->tokenizer_fingerprint == files_fingerprint({(d / "tokenizer.json").string(),
+                                                                            (d / "tokenizer_config.json").string()});
   const bool have_tokenizer = fs::exists(d / "tokenizer.json");
-  if (have_tokenizer) {
+  if (have_tokenizer && !side_vocab) {
     HfVocabInput vin{.tokenizer = read_json_file((d / "tokenizer.json").string(), true),
                      .tokenizer_config = read_json_file((d / "tokenizer_config.json").string(), false),
                      .config = special_id_source(cfg, read_json_file((d / "generation_config.json").string(), false)),
@@ -183,7 +187,8 @@ ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, c
   };
   if (ckpt && side) {
     for (const SideTensor& st : side->tensors) {
-      const std::optional<DType> exact = opt.type ? std::nullopt : std::optional<DType>(st.type);
+      std::optional<DType> exact;
+      if (!opt.type) exact = st.type;
       if (extra && extra->find(st.name)) {  // stored verbatim by the exporter
         const auto* e = extra->find(st.name);
         out.add_view(st.name, e->type, e->shape, extra->tensor_data(*e));

@@ -2,6 +2,7 @@
 #include "convert/side_file.h"
 
 #include <cmath>
+#include <fstream>
 #include <limits>
 
 #include "core/error.h"
@@ -181,6 +182,7 @@ json side_to_json(const SideFile& s) {
   for (const SideTensor& t : s.tensors)
     ts.push_back({{"name", t.name}, {"type", std::string(dtype_info(t.type).name)}, {"hf", t.hf}});
   j["tensors"] = std::move(ts);
+  if (!s.tokenizer_fingerprint.empty()) j["tokenizer_fingerprint"] = s.tokenizer_fingerprint;
   return j;
 }
 
@@ -202,7 +204,22 @@ SideFile side_from_json(const json& j, const std::string& where) {
     if (!t) fail("[convert] {}: tensor '{}': unknown type '{}'", where, e["name"].get<std::string>(), e["type"].get<std::string>());
     s.tensors.push_back({e["name"].get<std::string>(), *t, e.value("hf", "")});
   }
+  s.tokenizer_fingerprint = j.value("tokenizer_fingerprint", "");
   return s;
+}
+
+std::string files_fingerprint(const std::vector<std::string>& paths) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const std::string& p : paths) {
+    std::ifstream in(p, std::ios::binary);
+    char buf[1 << 16];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 0x100000001b3ull;
+      if (!in) break;
+    }
+    h = (h ^ 0xff) * 0x100000001b3ull;  // separator, so that moving bytes between files changes the hash
+  }
+  return fmt::format("{:016x}", h);
 }
 
 }  // namespace slm::convert

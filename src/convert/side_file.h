@@ -24,7 +24,13 @@ struct SideFile {
   uint64_t alignment = 32;
   std::vector<gguf::KeyValue> metadata;  // in file order
   std::vector<SideTensor> tensors;       // in file order
+  // FNV-1a of tokenizer.json + tokenizer_config.json as exported: while they are unchanged the recorded
+  // tokenizer.* metadata is used as it is (a SentencePiece vocabulary's scores do not survive tokenizer.json).
+  std::string tokenizer_fingerprint;
 };
+
+// FNV-1a 64 of the concatenated contents of `paths` (missing files count as empty), as 16 hex digits.
+std::string files_fingerprint(const std::vector<std::string>& paths);
 
 nlohmann::json side_to_json(const SideFile& s);
 SideFile side_from_json(const nlohmann::json& j, const std::string& where);  // throws slm::Error

@@ -116,5 +116,51 @@ INSTANTIATE_TEST_SUITE_P(Npm, VocabFromNpm,
                                            NpmCase{"tokenizer-qwen3", "qwen2.gguf", "qwen2", 151936}),
                          [](const auto& info) { return std::string(info.param.pre) == "qwen2" ? "qwen3" : "llama3"; });
 
+// GGUF vocabularies exported as tokenizer.json (SentencePiece ones with merges rebuilt from the scores)
+// tokenise llama.cpp's 46 test strings exactly as the GGUF vocabulary does.
+struct ExportCase {
+  const char* gguf;  // under tokenizers/
+  const char* inp;   // llama.cpp vectors for that vocabulary
+};
+
+class VocabToHf : public ::testing::TestWithParam<ExportCase> {};
+
+TEST_P(VocabToHf, ExportedTokenizerJsonTokenisesLikeTheGguf) {
+  SLM_REQUIRE_TESTDATA(path, std::string("tokenizers/") + GetParam().gguf);
+  SLM_REQUIRE_TESTDATA(inp, std::string("tokenizers/") + GetParam().inp);
+  const gguf::File g = gguf::File::open(path.string());
+  const std::optional<HfTokenizerFiles> hf = vocab_to_hf(g);
+  ASSERT_TRUE(hf.has_value());
+  const tok::Tokenizer from_gguf = tok::Tokenizer::from_gguf(g);
+  const tok::Tokenizer from_json = tok::Tokenizer::from_hf_json(hf->tokenizer.dump(), hf->tokenizer_config.dump());
+  const auto cases = tok::testing::read_inp(inp.string());
+  const auto want = tok::testing::read_out(inp.string().substr(0, inp.string().size() - 4) + ".out");
+  ASSERT_EQ(want.size(), cases.size());
+  int same = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto a = from_json.encode(cases[i], {.add_special = false, .parse_special = false});
+    EXPECT_EQ(a, want[i]) << "case " << i << ": " << cases[i];
+    EXPECT_EQ(a, from_gguf.encode(cases[i], {.add_special = false, .parse_special = false})) << "case " << i;
+    same += a == want[i];
+  }
+  EXPECT_EQ(same, int(cases.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Vocabularies, VocabToHf,
+    ::testing::Values(ExportCase{"llamacpp-vocab/ggml-vocab-llama-spm.gguf", "llamacpp-vocab/ggml-vocab-llama-spm.gguf.inp"},
+                      ExportCase{"llamacpp-vocab/ggml-vocab-phi-3.gguf", "llamacpp-vocab/ggml-vocab-phi-3.gguf.inp"},
+                      ExportCase{"gguf/smollm.gguf", "gguf/smollm.gguf.inp"},
+                      ExportCase{"gguf/qwen2.gguf", "gguf/qwen2.gguf.inp"},
+                      ExportCase{"gguf/llama-bpe.gguf", "gguf/llama-bpe.gguf.inp"}),
+    [](const auto& info) {
+      std::string s = info.param.gguf;
+      s = s.substr(s.find('/') + 1);
+      s = s.substr(0, s.find(".gguf"));
+      for (char& c : s)
+        if (c == '-') c = '_';
+      return s;
+    });
+
 }  // namespace
 }  // namespace slm::convert

@@ -33,7 +33,11 @@ void register_convert(CLI::App& app) {
     if (!o->type.empty()) type = convert::parse_output_type(o->type);
     convert::ConvertSummary s;
     if (std::filesystem::is_directory(o->input)) {
-      convert::HfOptions opt{.type = type, .vocab_only = o->vocab_only, .pre = o->pre, .use_side_file = !o->ignore_side};
+      convert::HfOptions opt;
+      opt.type = type;
+      opt.vocab_only = o->vocab_only;
+      opt.pre = o->pre;
+      opt.use_side_file = !o->ignore_side;
       if (!o->chat_template_file.empty()) {
         std::ifstream in(o->chat_template_file, std::ios::binary);
         if (!in) fail("[convert] {}: cannot open", o->chat_template_file);
