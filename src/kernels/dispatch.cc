@@ -17,12 +17,33 @@ const char* isa_name(Isa isa) {
   return "?";
 }
 
+#if defined(SLM_KERNELS_X86)
+namespace {
+// __builtin_cpu_supports reads cpuid and, for AVX and AVX-512, whether the OS saves their registers.
+bool cpu_has_avx2() {
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+bool cpu_has_avx512() {
+  return cpu_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vnni");
+}
+}  // namespace
+#endif
+
 const CpuKernels* cpu_kernels_for(Isa isa) {
   switch (isa) {
     case Isa::scalar: return &cpu::portable_table();
-    case Isa::avx2:    // compiled later from cpu/avx2/ (checked with __builtin_cpu_supports)
-    case Isa::avx512:  // compiled later from cpu/avx512/
+#if defined(SLM_KERNELS_X86)
+    case Isa::avx2:
+      return cpu_has_avx2() ? &cpu::avx2::table() : nullptr;
+    case Isa::avx512:
+      return cpu_has_avx512() ? &cpu::avx512::table() : nullptr;
+#else
+    case Isa::avx2:
+    case Isa::avx512:
       return nullptr;
+#endif
   }
   return nullptr;
 }

@@ -49,6 +49,16 @@ struct CpuKernels {
   // out = act(gate) * up; out may alias gate.
   void (*silu_mul)(std::span<const float> gate, std::span<const float> up, std::span<float> out);
   void (*gelu_tanh_mul)(std::span<const float> gate, std::span<const float> up, std::span<float> out);
+
+  // The split matmul used by matmul_parallel (kernels/parallel.h); null in tables without it. Activations
+  // are prepared once per call (quantised on the fly for the integer dot products), then any row range of
+  // w is computed independently. act_bytes: bytes of one prepared activation row (0: the kernel reads x).
+  size_t (*act_bytes)(DType wtype, int64_t cols);
+  void (*prepare_act)(DType wtype, const float* x, int64_t cols, void* dst);  // one row of cols floats
+  // y[t * w.rows + r] for t < n, r0 <= r < r1; x: (n, w.cols) floats, xa: n prepared rows. Integer weight
+  // types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5, not 1e-10.
+  void (*matmul_rows)(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
+                      float* y);
 };
 
 // The best table for this CPU, chosen once; SLM_FORCE_ISA=scalar|avx2|avx512 overrides it.

@@ -157,6 +157,9 @@ constexpr CpuKernels kTable = {
     .softcap = softcap,
     .silu_mul = silu_mul,
     .gelu_tanh_mul = gelu_tanh_mul,
+    .act_bytes = nullptr,  // no split matmul: matmul_parallel runs matmul on one thread
+    .prepare_act = nullptr,
+    .matmul_rows = nullptr,
 };
 
 }  // namespace

@@ -8,4 +8,13 @@ namespace slm::kernels::cpu {
 
 const CpuKernels& portable_table();  // Isa::scalar
 
+// Per-ISA tables (cpu/<isa>/table.cc), compiled only where the build has them (SLM_KERNELS_X86);
+// call only when the CPU supports the ISA (dispatch.cc checks).
+namespace avx2 {
+const CpuKernels& table();
+}
+namespace avx512 {
+const CpuKernels& table();
+}
+
 }  // namespace slm::kernels::cpu

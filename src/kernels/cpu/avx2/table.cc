@@ -1,0 +1,31 @@
+// The AVX2 + FMA + F16C kernel table (Haswell and later). Compiled with -mavx2 -mfma -mf16c only.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/f16.h"
+#include "kernels/cpu/tables.h"
+#include "kernels/cpu/x86/act_q8.h"
+#include "kernels/reference/reference.h"
+#include "quant/blocks.h"
+
+namespace slm::kernels::cpu::avx2 {
+namespace {
+
+// AVX2 has no u8 x s8 dot with 32-bit accumulation: maddubs (pairs, saturating 16-bit; our operands
+// stay below the saturation bound: |q| <= 128, |qa| <= 127, sums of two) then madd against ones.
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+#include "kernels/cpu/x86/matmul_body.h"
+
+}  // namespace
+
+const CpuKernels& table() {
+  static const CpuKernels k = make_table(Isa::avx2);
+  return k;
+}
+
+}  // namespace slm::kernels::cpu::avx2

@@ -1,0 +1,411 @@
+// The x86 matmul kernels, written once and compiled once per ISA: each cpu/<isa>/matmul.cc defines the
+// primitive dot_u8s8 (u8 x s8 -> 8 int32 sums of 4 products) in namespace slm::kernels::cpu::<isa> and
+// includes this file inside that namespace. Needs AVX2, FMA and F16C at least.
+//
+// Integer types: activations are quantised per 32 values (ActQ8); each weight type has a decoder that
+// turns chunk c of a row (32 weights) into 32 bytes q plus scales such that
+//   sum_j w[j] a[j] = d * da * sum_j q[j] qa[j] (* per-16 lane scales) + m * sa.
+// Signed q (Q8_0, IQ4_NL, Q6_K) uses |q| and sign(qa, q) so that the u8 x s8 product applies.
+// Float types (F32, F16, BF16) read x directly; other types dequantise a row chunk through the reference.
+// Tiles of 4 tokens share each decoded weight chunk (prefill); rows go in blocks of 16 so a block of
+// weights stays in cache while the tokens stream past it.
+
+using x86::ActQ8;
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+inline float h2f(f16 h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h.bits))); }
+
+// 32 floats -> one ActQ8 (round to nearest even, scale amax / 127).
+inline void quantize_block(const float* x, ActQ8* out) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 v[4];
+  __m256 amax = _mm256_setzero_ps();
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm256_loadu_ps(x + 8 * i);
+    amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign, v[i]));
+  }
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  const float mx = _mm_cvtss_f32(m);
+  const float d = mx / 127.0f;
+  const __m256 id = _mm256_set1_ps(mx > 0.0f ? 127.0f / mx : 0.0f);
+  __m256i q[4];
+  for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
+  const int sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+  const __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+  const __m256i b = _mm256_packs_epi16(p01, p23);  // dword order 0 4 1 5 2 6 3 7 of the wanted order
+  const __m256i ordered = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out->qs), ordered);
+  out->d = d;
+  out->s = d * float(sum);
+}
+
+// 16 bytes of packed nibbles -> 32 bytes: the low nibbles, then the high nibbles.
+inline __m256i nibbles16(const uint8_t* p) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
+}
+
+// Byte j = 0xFF where bit j of `bits` is set.
+inline __m256i bits_to_bytes(uint32_t bits) {
+  const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)), shuf);
+  const __m256i keep = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);  // ~(1 << (j % 8)) in byte j
+  return _mm256_cmpeq_epi8(_mm256_or_si256(v, keep), _mm256_set1_epi64x(-1));
+}
+
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+struct Chunk {
+  __m256i q;
+  __m256i lane_scale;  // per-int32-lane multiplier (Q6_K's 16-value sub-blocks)
+  float d, m;
+};
+
+struct DecQ4_0 {
+  static constexpr bool kSigned = false, kLaneScale = false, kMin = true;
+  const BlockQ4_0* b;
+  void load(int64_t c, Chunk& ch) {
+    ch.q = nibbles16(b[c].qs);
+    ch.d = h2f(b[c].d);
+    ch.m = -8.0f * ch.d;
+  }
+};
+
+struct DecQ4_1 {
+  static constexpr bool kSigned = false, kLaneScale = false, kMin = true;
+  const BlockQ4_1* b;
+  void load(int64_t c, Chunk& ch) {
+    ch.q = nibbles16(b[c].qs);
+    ch.d = h2f(b[c].d);
+    ch.m = h2f(b[c].m);
+  }
+};
+
+struct DecQ5_0 {
+  static constexpr bool kSigned = false, kLaneScale = false, kMin = true;
+  const BlockQ5_0* b;
+  void load(int64_t c, Chunk& ch) {
+    const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b[c].qh)), _mm256_set1_epi8(0x10));
+    ch.q = _mm256_or_si256(nibbles16(b[c].qs), hi);
+    ch.d = h2f(b[c].d);
+    ch.m = -16.0f * ch.d;
+  }
+};
+
+struct DecQ5_1 {
+  static constexpr bool kSigned = false, kLaneScale = false, kMin = true;
+  const BlockQ5_1* b;
+  void load(int64_t c, Chunk& ch) {
+    const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b[c].qh)), _mm256_set1_epi8(0x10));
+    ch.q = _mm256_or_si256(nibbles16(b[c].qs), hi);
+    ch.d = h2f(b[c].d);
+    ch.m = h2f(b[c].m);
+  }
+};
+
+struct DecQ8_0 {
+  static constexpr bool kSigned = true, kLaneScale = false, kMin = false;
+  const BlockQ8_0* b;
+  void load(int64_t c, Chunk& ch) {
+    ch.q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[c].qs));
+    ch.d = h2f(b[c].d);
+  }
+};
+
+struct DecIQ4_NL {
+  static constexpr bool kSigned = true, kLaneScale = false, kMin = false;
+  const BlockIQ4_NL* b;
+  __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values)));
+  void load(int64_t c, Chunk& ch) {
+    ch.q = _mm256_shuffle_epi8(table, nibbles16(b[c].qs));
+    ch.d = h2f(b[c].d);
+  }
+};
+
+// Q4_K / Q5_K: chunk c is sub-block c % 8 of super-block c / 8; scales decoded once per super-block.
+template <class Block, bool kHigh>
+struct DecK45 {
+  static constexpr bool kSigned = false, kLaneScale = false, kMin = true;
+  const Block* b;
+  int64_t cur = -1;
+  float dsc[8] = {}, dmn[8] = {};
+  void load(int64_t c, Chunk& ch) {
+    const int64_t sb = c / 8;
+    const int j = int(c % 8);
+    const Block& x = b[sb];
+    if (sb != cur) {
+      cur = sb;
+      const float d = h2f(x.d), dmin = h2f(x.dmin);
+      for (int k = 0; k < 8; ++k) {
+        int sc, m;
+        if (k < 4) {
+          sc = x.scales[k] & 63;
+          m = x.scales[k + 4] & 63;
+        } else {
+          sc = (x.scales[k + 4] & 15) | ((x.scales[k - 4] >> 6) << 4);
+          m = (x.scales[k + 4] >> 4) | ((x.scales[k] >> 6) << 4);
+        }
+        dsc[k] = d * float(sc);
+        dmn[k] = -dmin * float(m);
+      }
+    }
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + 32 * (j / 2)));
+    const __m256i lo4 = _mm256_set1_epi8(0x0F);
+    ch.q = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4) : _mm256_and_si256(raw, lo4);
+    if constexpr (kHigh) {
+      const __m256i bit = _mm256_set1_epi8(char(1 << j));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh));
+      const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
+      ch.q = _mm256_or_si256(ch.q, _mm256_and_si256(set, _mm256_set1_epi8(0x10)));
+    }
+    ch.d = dsc[j];
+    ch.m = dmn[j];
+  }
+};
+using DecQ4_K = DecK45<BlockQ4_K, false>;
+using DecQ5_K = DecK45<BlockQ5_K, true>;
+
+struct DecQ6_K {
+  static constexpr bool kSigned = true, kLaneScale = true, kMin = false;
+  const BlockQ6_K* b;
+  void load(int64_t c, Chunk& ch) {
+    const BlockQ6_K& x = b[c / 8];
+    const int j = int(c % 8), half = j / 4, k = j % 4;
+    const __m256i lo4 = _mm256_set1_epi8(0x0F);
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.ql + 64 * half + 32 * (k & 1)));
+    const __m256i lo = k < 2 ? _mm256_and_si256(raw, lo4) : _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4);
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh + 32 * half));
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), _mm256_set1_epi8(0x03));
+    ch.q = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(32));
+    const int s = 8 * half + 2 * k;
+    ch.lane_scale = _mm256_set_m128i(_mm_set1_epi32(x.scales[s + 1]), _mm_set1_epi32(x.scales[s]));
+    ch.d = h2f(x.d);
+  }
+};
+
+// out[t * ldo] = row . act row t, for NT tokens whose ActQ8 rows are `astride` blocks apart.
+template <class Dec, int NT>
+inline void qtile(const uint8_t* wrow, const ActQ8* a0, int64_t astride, int64_t nb, float* out, int64_t ldo) {
+  Dec dec{reinterpret_cast<decltype(dec.b)>(wrow)};
+  __m256 acc[NT][2];
+  float macc[NT];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps(), macc[t] = 0.0f;
+  Chunk ch;
+  for (int64_t c = 0; c < nb; ++c) {
+    dec.load(c, ch);
+    const __m256i u = Dec::kSigned ? _mm256_sign_epi8(ch.q, ch.q) : ch.q;
+    for (int t = 0; t < NT; ++t) {
+      const ActQ8& a = a0[t * astride + c];
+      __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
+      if constexpr (Dec::kSigned) s = _mm256_sign_epi8(s, ch.q);
+      __m256i p = dot_u8s8(u, s);
+      if constexpr (Dec::kLaneScale) p = _mm256_mullo_epi32(p, ch.lane_scale);
+      __m256& acc_c = acc[t][c & 1];
+      acc_c = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ch.d * a.d), acc_c);
+      if constexpr (Dec::kMin) macc[t] += ch.m * a.s;
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t * ldo] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) + macc[t];
+}
+
+constexpr int64_t kRowBlock = 16;
+
+template <class Dec>
+void qrows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const int64_t nb = w.cols / 32;
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t re = std::min(r1, rb + kRowBlock);
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4)
+      for (int64_t r = rb; r < re; ++r) qtile<Dec, 4>(w.row(r), a + t * nb, nb, nb, y + t * w.rows + r, w.rows);
+    for (; t < n; ++t)
+      for (int64_t r = rb; r < re; ++r) qtile<Dec, 1>(w.row(r), a + t * nb, nb, nb, y + t * w.rows + r, w.rows);
+  }
+}
+
+struct LoadF32 {
+  static __m256 load8(const uint8_t* p, int64_t i) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + i); }
+  static float load1(const uint8_t* p, int64_t i) { return reinterpret_cast<const float*>(p)[i]; }
+};
+struct LoadF16 {
+  static __m256 load8(const uint8_t* p, int64_t i) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
+  }
+  static float load1(const uint8_t* p, int64_t i) { return h2f(reinterpret_cast<const f16*>(p)[i]); }
+};
+struct LoadBF16 {
+  static __m256 load8(const uint8_t* p, int64_t i) {
+    const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+  }
+  static float load1(const uint8_t* p, int64_t i) { return bf16_to_f32(reinterpret_cast<const bf16*>(p)[i]); }
+};
+
+template <class Load, int NT>
+inline void ftile(const uint8_t* wrow, const float* x0, int64_t ldx, int64_t cols, float* out, int64_t ldo) {
+  __m256 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= cols; i += 16) {
+    const __m256 w0 = Load::load8(wrow, i), w1 = Load::load8(wrow, i + 8);
+    for (int t = 0; t < NT; ++t) {
+      acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x0 + t * ldx + i), acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x0 + t * ldx + i + 8), acc[t][1]);
+    }
+  }
+  for (; i + 8 <= cols; i += 8) {
+    const __m256 w0 = Load::load8(wrow, i);
+    for (int t = 0; t < NT; ++t) acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x0 + t * ldx + i), acc[t][0]);
+  }
+  float tail[NT] = {};
+  for (; i < cols; ++i) {
+    const float wv = Load::load1(wrow, i);
+    for (int t = 0; t < NT; ++t) tail[t] += wv * x0[t * ldx + i];
+  }
+  for (int t = 0; t < NT; ++t) out[t * ldo] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) + tail[t];
+}
+
+template <class Load>
+void frows(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const int64_t k = w.cols;
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t re = std::min(r1, rb + kRowBlock);
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4)
+      for (int64_t r = rb; r < re; ++r) ftile<Load, 4>(w.row(r), x + t * k, k, k, y + t * w.rows + r, w.rows);
+    for (; t < n; ++t)
+      for (int64_t r = rb; r < re; ++r) ftile<Load, 1>(w.row(r), x + t * k, k, k, y + t * w.rows + r, w.rows);
+  }
+}
+
+// Types without a dedicated kernel: dequantise a block-aligned chunk of each row, then float dots.
+void generic_rows(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1, float* y) {
+  constexpr int64_t kChunk = 2048;
+  alignas(32) float buf[kChunk];
+  const int64_t bs = dtype_info(w.type).block_size;
+  const int64_t step = (kChunk / bs) * bs;
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] = 0.0f;
+    for (int64_t c0 = 0; c0 < w.cols; c0 += step) {
+      const int64_t len = std::min(step, w.cols - c0);
+      reference::row_chunk_to_f32(w, r, c0, std::span<float>(buf, size_t(len)));
+      const uint8_t* p = reinterpret_cast<const uint8_t*>(buf);
+      for (int64_t t = 0; t < n; ++t) {
+        float v;
+        ftile<LoadF32, 1>(p, x + t * w.cols + c0, 0, len, &v, 0);
+        y[t * w.rows + r] += v;
+      }
+    }
+  }
+}
+
+bool uses_act_q8(DType t) {
+  switch (t) {
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
+    case DType::IQ4_NL: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+size_t act_bytes(DType wtype, int64_t cols) {
+  return uses_act_q8(wtype) ? size_t(cols / 32) * sizeof(ActQ8) : 0;
+}
+
+void prepare_act(DType wtype, const float* x, int64_t cols, void* dst) {
+  if (!uses_act_q8(wtype)) return;
+  ActQ8* out = static_cast<ActQ8*>(dst);
+  for (int64_t b = 0; b < cols / 32; ++b) quantize_block(x + 32 * b, out + b);
+}
+
+void matmul_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  switch (w.type) {
+    case DType::Q4_0: return qrows<DecQ4_0>(w, xa, n, r0, r1, y);
+    case DType::Q4_1: return qrows<DecQ4_1>(w, xa, n, r0, r1, y);
+    case DType::Q5_0: return qrows<DecQ5_0>(w, xa, n, r0, r1, y);
+    case DType::Q5_1: return qrows<DecQ5_1>(w, xa, n, r0, r1, y);
+    case DType::Q8_0: return qrows<DecQ8_0>(w, xa, n, r0, r1, y);
+    case DType::IQ4_NL: return qrows<DecIQ4_NL>(w, xa, n, r0, r1, y);
+    case DType::Q4_K: return qrows<DecQ4_K>(w, xa, n, r0, r1, y);
+    case DType::Q5_K: return qrows<DecQ5_K>(w, xa, n, r0, r1, y);
+    case DType::Q6_K: return qrows<DecQ6_K>(w, xa, n, r0, r1, y);
+    case DType::F32: return frows<LoadF32>(w, x, n, r0, r1, y);
+    case DType::F16: return frows<LoadF16>(w, x, n, r0, r1, y);
+    case DType::BF16: return frows<LoadBF16>(w, x, n, r0, r1, y);
+    default: return generic_rows(w, x, n, r0, r1, y);
+  }
+}
+
+// The table's matmul keeps float activations (the exact contract of CpuKernels::matmul); the quantised
+// activations are for matmul_rows, which matmul_parallel uses.
+void matmul(const MatView& w, std::span<const float> x, int64_t n, std::span<float> y) {
+  if (uses_act_q8(w.type)) return generic_rows(w, x.data(), n, 0, w.rows, y.data());
+  matmul_rows(w, x.data(), nullptr, n, 0, w.rows, y.data());
+}
+
+// Elementwise entries the portable table already serves well stay shared; these are the hot ones.
+float dot(std::span<const float> a, std::span<const float> b) {
+  float v;
+  ftile<LoadF32, 1>(reinterpret_cast<const uint8_t*>(a.data()), b.data(), 0, int64_t(a.size()), &v, 0);
+  return v;
+}
+
+float dot_f16(std::span<const float> a, const f16* b) {
+  float v;
+  ftile<LoadF16, 1>(reinterpret_cast<const uint8_t*>(b), a.data(), 0, int64_t(a.size()), &v, 0);
+  return v;
+}
+
+void axpy_f16(float a, const f16* x, std::span<float> y) {
+  const __m256 av = _mm256_set1_ps(a);
+  size_t i = 0;
+  for (; i + 8 <= y.size(); i += 8) {
+    const __m256 xv = LoadF16::load8(reinterpret_cast<const uint8_t*>(x), int64_t(i));
+    _mm256_storeu_ps(y.data() + i, _mm256_fmadd_ps(av, xv, _mm256_loadu_ps(y.data() + i)));
+  }
+  for (; i < y.size(); ++i) y[i] += a * h2f(x[i]);
+}
+
+void axpy(float a, std::span<const float> x, std::span<float> y) {
+  const __m256 av = _mm256_set1_ps(a);
+  size_t i = 0;
+  for (; i + 8 <= y.size(); i += 8)
+    _mm256_storeu_ps(y.data() + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x.data() + i), _mm256_loadu_ps(y.data() + i)));
+  for (; i < y.size(); ++i) y[i] += a * x[i];
+}
+
+// The portable table with the entries above replaced.
+CpuKernels make_table(Isa isa) {
+  CpuKernels k = portable_table();
+  k.isa = isa;
+  k.matmul = matmul;
+  k.dot = dot;
+  k.dot_f16 = dot_f16;
+  k.axpy = axpy;
+  k.axpy_f16 = axpy_f16;
+  k.act_bytes = act_bytes;
+  k.prepare_act = prepare_act;
+  k.matmul_rows = matmul_rows;
+  return k;
+}
