@@ -1,6 +1,7 @@
 // Encoding: added-token splitting, normalisation, pre-tokenization, and the three models
 // (score- or rank-driven merges with byte fallback, and WordPiece).
 #include <algorithm>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/tokenizer_impl.h"
@@ -134,9 +135,14 @@ void Tokenizer::Impl::merge_symbols(std::string_view piece, std::vector<TokenId>
       syms.push_back({byte_token[uint8_t(piece[i])], i, i + 1, int32_t(i) - 1, int32_t(i) + 1});
   } else {
     for (uint32_t i = 0; i < piece.size();) {
-      const uint32_t n = std::min<uint32_t>(utf8_lead_len(uint8_t(piece[i])), uint32_t(piece.size() - i));
+      const uint8_t c = uint8_t(piece[i]);
+      const uint32_t n = std::min<uint32_t>(utf8_lead_len(c), uint32_t(piece.size() - i));
       const int32_t k = int32_t(syms.size());
-      syms.push_back({lookup(piece.substr(i, n)), i, i + n, k - 1, k + 1});
+      TokenId id;
+      if (c < 0x80) id = ascii_token[c];
+      else if (n == 3 && piece.compare(i, 3, "\xE2\x96\x81") == 0) id = space_marker;
+      else id = lookup(piece.substr(i, n));
+      syms.push_back({id, i, i + n, k - 1, k + 1});
       i += n;
     }
   }
@@ -208,8 +214,45 @@ void Tokenizer::Impl::wordpiece_word(std::string_view word, std::vector<TokenId>
   }
 }
 
+namespace {
+
+// Per-thread cache of recent pieces (words) and their ids, for the tokenizer with the given serial.
+struct PieceCache {
+  uint64_t serial = 0;
+  std::unordered_map<std::string, std::vector<TokenId>, StringHash, std::equal_to<>> map;
+};
+
+PieceCache& piece_cache(uint64_t serial) {
+  thread_local PieceCache c;
+  if (c.serial != serial || c.map.size() > 65536) {
+    c.map.clear();
+    c.serial = serial;
+  }
+  return c;
+}
+
+constexpr size_t kMaxCachedPiece = 48;
+
+}  // namespace
+
 void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<TokenId>& out) const {
   if (piece.empty()) return;
+  // Pre-tokenized pieces are words: most repeat, so their ids are cached (a whole-text SPM piece is not).
+  if (piece.size() <= kMaxCachedPiece && !splits.empty()) {
+    PieceCache& cache = piece_cache(serial);
+    if (auto it = cache.map.find(piece); it != cache.map.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+    const size_t start = out.size();
+    encode_piece_uncached(piece, out);
+    cache.map.emplace(std::string(piece), std::vector<TokenId>(out.begin() + start, out.end()));
+    return;
+  }
+  encode_piece_uncached(piece, out);
+}
+
+void Tokenizer::Impl::encode_piece_uncached(std::string_view piece, std::vector<TokenId>& out) const {
   if (spec.kind == ModelKind::wordpiece) return wordpiece_word(piece, out);
   if (spec.ignore_merges) {
     const TokenId whole = spec.byte_level ? lookup(bytes_to_byte_level(piece)) : lookup(piece);

@@ -2,6 +2,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -44,7 +45,7 @@ int parse_byte_token(std::string_view t) {
 
 void MergeTable::reserve(size_t n) {
   size_t cap = 16;
-  while (cap < n * 2) cap <<= 1;
+  while (cap * 3 < n * 4) cap <<= 1;  // load factor at most 3/4
   slots_.assign(cap, Entry{});
   mask_ = cap - 1;
   size_ = 0;
@@ -53,13 +54,13 @@ void MergeTable::reserve(size_t n) {
 void MergeTable::grow() {
   std::vector<Entry> old;
   old.swap(slots_);
-  reserve(std::max<size_t>(old.size(), 16));
+  reserve(std::max<size_t>(old.size(), 16));  // doubles the capacity
   for (const Entry& e : old)
     if (e.key != kEmpty) insert(TokenId(e.key >> 32), TokenId(uint32_t(e.key)), e.rank, e.result);
 }
 
 void MergeTable::insert(TokenId l, TokenId r, int32_t rank, TokenId result) {
-  if ((size_ + 1) * 2 > slots_.size()) grow();
+  if ((size_ + 1) * 4 > slots_.size() * 3) grow();
   const uint64_t k = key(l, r);
   for (size_t i = mix(k) & mask_;; i = (i + 1) & mask_) {
     Entry& e = slots_[i];
@@ -93,7 +94,7 @@ void compile_merges(Tokenizer::Impl& m) {
     std::vector<float> distinct(s.scores.begin(), s.scores.end());
     std::sort(distinct.begin(), distinct.end(), std::greater<>());
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
-    m.merges.reserve(s.tokens.size() * 4);
+    m.merges.reserve(s.tokens.size());
     for (size_t id = 0; id < s.tokens.size(); ++id) {
       const std::string& t = s.tokens[id];
       if (s.types[id] == TokenType::byte || s.types[id] == TokenType::unused) continue;
@@ -151,6 +152,10 @@ void Tokenizer::Impl::compile() {
   }
   compile_merges(*this);
 
+  for (int c = 0; c < 128; ++c) ascii_token[c] = lookup(std::string(1, char(c)));
+  space_marker = lookup(kSpmSpace);
+  static std::atomic<uint64_t> next_serial{1};
+  serial = next_serial++;
   for (int b = 0; b < 256; ++b)
     byte_token[b] = s.byte_level ? lookup(byte_to_unicode()[b]) : lookup(fmt::format("<0x{:02X}>", b));
 

@@ -67,10 +67,14 @@ struct Tokenizer::Impl {
   // wordpiece
   TokenMap wp_start, wp_cont;
   size_t max_token_len = 0;
+  std::array<TokenId, 128> ascii_token;  // id of each one-byte ASCII token (non-byte-level), for speed
+  TokenId space_marker = kNoToken;        // id of U+2581 when it is a token
+  uint64_t serial = 0;                    // distinguishes tokenizers in the per-thread piece cache
 
   void compile();
   void encode_fragment(std::string_view text, bool first, std::vector<TokenId>& out) const;
   void encode_piece(std::string_view piece, std::vector<TokenId>& out) const;
+  void encode_piece_uncached(std::string_view piece, std::vector<TokenId>& out) const;
   void merge_symbols(std::string_view piece, std::vector<TokenId>& out) const;
   void wordpiece_word(std::string_view word, std::vector<TokenId>& out) const;
   TokenId lookup(std::string_view s) const {
