@@ -9,6 +9,8 @@ namespace slm::runtime {
 
 // Feed decoded pieces in order; each push returns the text that can no longer become part of a stop
 // string. Text that might still be the start of one is held back until the next piece settles it.
+// Generation stops as soon as the text so far contains a stop string, cut before the earliest complete
+// one (a longer stop string that began earlier but is not complete yet does not hold it up).
 class StopMatcher {
  public:
   StopMatcher() = default;

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/rng.h"
+
 namespace slm::runtime {
 namespace {
 
@@ -86,6 +88,41 @@ TEST(StopMatcher, MultibyteStopString) {
   StopMatcher m({"\xE2\x80\xA6"});  // "…"
   EXPECT_EQ(feed(m, {"wait\xE2\x80", "\xA6 more"}), "wait");
   EXPECT_TRUE(m.stopped());
+}
+
+TEST(StopMatcher, RandomPiecesAgreeWithSearchingTheTextSoFar) {
+  // The rule: after each piece, if the text so far holds a stop string, the output is the text before the
+  // earliest one (a longer stop string that started earlier but is not complete yet does not count).
+  // Over a 3-letter alphabet stop strings occur often and overlap in every way.
+  Rng rng(17);
+  auto word = [&](size_t max) {
+    std::string w;
+    const size_t n = 1 + rng.below(max);
+    for (size_t i = 0; i < n; ++i) w += char('a' + rng.below(3));
+    return w;
+  };
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::vector<std::string> stops = {word(4), word(4)};
+    std::vector<std::string> pieces;
+    for (size_t i = 0, n = rng.below(8); i < n; ++i) pieces.push_back(rng.below(4) == 0 ? std::string() : word(3));
+    std::string all, want;
+    bool stopped = false;
+    for (const std::string& p : pieces) {
+      all += p;
+      size_t cut = std::string::npos;
+      for (const std::string& st : stops) cut = std::min(cut, all.find(st));
+      if (cut != std::string::npos) {
+        want = all.substr(0, cut);
+        stopped = true;
+        break;
+      }
+    }
+    if (!stopped) want = all;
+    StopMatcher m(stops);
+    EXPECT_EQ(feed(m, pieces), want) << "trial " << trial << " stops " << stops[0] << "|" << stops[1]
+                                     << " pieces " << ::testing::PrintToString(pieces);
+    EXPECT_EQ(m.stopped(), stopped) << "trial " << trial;
+  }
 }
 
 }  // namespace
