@@ -173,7 +173,11 @@ void read_model(const json& m, TokenizerSpec& s) {
   const std::string type = str_or(m, "type");
   const json& vocab = m.at("vocab");
   size_t n = 0;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) n = std::max<size_t>(n, it.value().get<size_t>() + 1);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const int64_t id = it.value().get<int64_t>();
+    if (id < 0 || id >= (1 << 24)) fail("[tokenizer] tokenizer.json: token '{}' has id {} out of range", it.key(), id);
+    n = std::max<size_t>(n, size_t(id) + 1);
+  }
   s.tokens.assign(n, "");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) s.tokens[it.value().get<size_t>()] = it.key();
   if (type == "BPE") {

@@ -155,8 +155,11 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_json, const std:
   try {
     const nlohmann::json enc = nlohmann::json::parse(read_file(encoder_json));
     size_t n = 0;
-    for (auto it = enc.begin(); it != enc.end(); ++it) n = std::max<size_t>(n, it.value().get<size_t>() + 1);
-    if (n > (1u << 24)) fail("[tokenizer] {}: id {} too large", encoder_json, n - 1);
+    for (auto it = enc.begin(); it != enc.end(); ++it) {
+      const int64_t id = it.value().get<int64_t>();
+      if (id < 0 || id >= (1 << 24)) fail("[tokenizer] {}: token '{}' has id {} out of range", encoder_json, it.key(), id);
+      n = std::max<size_t>(n, size_t(id) + 1);
+    }
     s.tokens.assign(n, "");
     for (auto it = enc.begin(); it != enc.end(); ++it) s.tokens[it.value().get<size_t>()] = it.key();
   } catch (const nlohmann::json::exception& e) {

@@ -9,6 +9,7 @@
 
 #include "common/testdata.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/gguf.h"
 #include "tokenizer/unicode.h"
 
@@ -249,6 +250,50 @@ TEST(NativeFiles, RejectMalformedFiles) {
   EXPECT_THROW(Tokenizer::from_tiktoken(write("d.tiktoken", "YQ== 0\n"), "no-such-pre"), Error);
   EXPECT_THROW(Tokenizer::load(dir.file("missing.json")), Error);
   EXPECT_THROW(Tokenizer::load(write("e.bin", "????")), Error);
+}
+
+TEST(HfJson, WordPieceWithBertNormalizer) {
+  const std::string json = R"({
+    "added_tokens": [{"id": 0, "content": "[UNK]", "special": true}, {"id": 1, "content": "[CLS]", "special": true},
+                     {"id": 2, "content": "[SEP]", "special": true}],
+    "normalizer": {"type": "BertNormalizer", "lowercase": true},
+    "pre_tokenizer": {"type": "BertPreTokenizer"},
+    "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 2], "cls": ["[CLS]", 1]},
+    "decoder": {"type": "WordPiece", "prefix": "##"},
+    "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+              "vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "cafe": 3, "##s": 4, "!": 5, "big": 6}}})";
+  const Tokenizer tok = Tokenizer::from_hf_json(json);
+  EXPECT_EQ(tok.encode("Big Cafés!"), (std::vector<TokenId>{1, 6, 3, 4, 5, 2}));
+  EXPECT_EQ(tok.encode("unknown", {.add_special = false}), (std::vector<TokenId>{0}));
+  EXPECT_EQ(tok.decode(tok.encode("Big Cafés!")), "big cafes !");
+}
+
+// Random bytes through every model kind and the decoders: no crash, valid output, ids in range.
+TEST(Robustness, RandomBytesNeverBreakEncodeOrDecode) {
+  Rng rng(11);
+  std::vector<Tokenizer> toks = {Tokenizer(spm_spec()), Tokenizer(bpe_spec())};
+  for (const Tokenizer& tok : toks) {
+    for (int iter = 0; iter < 300; ++iter) {
+      std::string text(rng.next_u64() % 64, '\0');
+      for (char& c : text) c = char(rng.next_u64() % 4 == 0 ? 0x80 + rng.next_u64() % 128 : 0x20 + rng.next_u64() % 96);
+      const auto ids = tok.encode(text, {.add_special = true, .parse_special = iter % 2 == 0});
+      for (TokenId id : ids) ASSERT_TRUE(id >= 0 && id < tok.n_vocab());
+      IncrementalDecoder dec(tok);
+      std::string streamed;
+      for (TokenId id : ids) streamed += dec.push(id);
+      streamed += dec.flush();
+      EXPECT_TRUE(utf8_valid(streamed));
+      EXPECT_EQ(streamed, utf8_sanitize(tok.decode(ids)));
+    }
+  }
+}
+
+TEST(Robustness, HostileJsonIdsAreRejected) {
+  EXPECT_THROW(Tokenizer::from_hf_json(R"({"model": {"type": "BPE", "vocab": {"a": 4000000000}, "merges": []}})"),
+               Error);
+  EXPECT_THROW(Tokenizer::from_hf_json(R"({"model": {"type": "BPE", "vocab": {"a": -1}, "merges": []}})"), Error);
+  EXPECT_THROW(Tokenizer::from_hf_json(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+      "added_tokens": [{"id": 99999999999, "content": "x"}]})"), Error);
 }
 
 TEST(Spec, RejectsInconsistentVocabularies) {
