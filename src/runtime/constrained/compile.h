@@ -9,8 +9,8 @@
 //   objects: properties (emitted in schema order), required, additionalProperties (false/true: only the
 //   declared properties are produced; a schema with no properties: a map), unevaluatedProperties false;
 //   arrays: items, prefixItems, items as a list + additionalItems, minItems, maxItems, uniqueItems false;
-//   strings: minLength, maxLength, pattern (not together with a length), format date/time/date-time/
-//   uuid/ipv4; numbers: minimum, maximum, exclusiveMinimum, exclusiveMaximum (integral bounds for
+//   strings: minLength, maxLength, pattern, format date/time/date-time/uuid/ipv4 (any combination: the
+//   automata are intersected); numbers: minimum, maximum, exclusiveMinimum, exclusiveMaximum (integral bounds for
 //   "number"; any for "integer"); annotations (title, description, default, examples, $comment, ...).
 // Output policy: 0..max_ws of " \t\n\r" before the value and wherever JSON allows whitespace inside it,
 // none after it; strings use raw UTF-8 and the short escapes, \u00XX only for control characters;

@@ -141,6 +141,14 @@ ExprPtr ir_list(ExprPtr item, ExprPtr sep, int min, int max) {
   return e;
 }
 
+ExprPtr ir_intersect(ExprPtr a, ExprPtr b) {
+  if (a->kind == Expr::Kind::fail || b->kind == Expr::Kind::fail) return ir_fail();
+  auto e = std::make_shared<Expr>();
+  e->kind = Expr::Kind::intersect;
+  e->kids = {std::move(a), std::move(b)};
+  return e;
+}
+
 ExprPtr ir_members(std::vector<ExprPtr> items, std::vector<uint8_t> required, ExprPtr sep) {
   // Optional items that can never match are simply absent; a required one makes the whole fail.
   std::vector<ExprPtr> keep_items;

@@ -30,6 +30,7 @@ struct Expr {
              // when unbounded, so nested lists stay linear in size
     members,  // kids[0] is the separator, kids[1..n] items in order, each optional unless required[i-1];
               // separators only between present items (object properties); each item compiled once
+    intersect,  // strings both kids[0] and kids[1] match (product automaton)
   } kind = Kind::fail;
   std::bitset<256> set;
   std::vector<ExprPtr> kids;
@@ -52,6 +53,8 @@ ExprPtr ir_plus(ExprPtr x);
 ExprPtr ir_list(ExprPtr item, ExprPtr sep, int min, int max);
 // Items in order with `sep` between those present; required[i] says whether items[i] must be present.
 ExprPtr ir_members(std::vector<ExprPtr> items, std::vector<uint8_t> required, ExprPtr sep);
+// Strings in both languages.
+ExprPtr ir_intersect(ExprPtr a, ExprPtr b);
 // Union of literal strings, as a byte trie (shared prefixes are matched once).
 ExprPtr ir_literals(const std::vector<std::string>& words);
 

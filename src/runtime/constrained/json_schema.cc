@@ -223,23 +223,25 @@ class SchemaCompiler {
   }
 
   ExprPtr string(const Json& s, const std::string& path) {
-    const bool len = s.contains("minLength") || s.contains("maxLength");
+    // The string body (between the quotes) is the intersection of what each keyword allows.
+    std::vector<ExprPtr> bodies;
     if (s.contains("format")) {
-      if (len || s.contains("pattern")) error(child(path, "format"), "unsupported keyword 'format' together with a length or pattern");
       if (!s["format"].is_string()) error(child(path, "format"), "'format' must be a string");
-      return json_format(s["format"].get<std::string>(), "[schema] " + show(child(path, "format")));
+      bodies.push_back(json_format_body(s["format"].get<std::string>(), "[schema] " + show(child(path, "format"))));
     }
     if (s.contains("pattern")) {
       const std::string p = child(path, "pattern");
-      if (len) error(p, "unsupported keyword 'pattern' together with minLength/maxLength");
       if (!s["pattern"].is_string()) error(p, "'pattern' must be a string");
-      return ir_seq({ir_byte('"'),
-                     compile_pattern(s["pattern"].get<std::string>(), true, CharEncoding::json, "[schema] " + show(p)),
-                     ir_byte('"')});
+      bodies.push_back(compile_pattern(s["pattern"].get<std::string>(), true, CharEncoding::json, "[schema] " + show(p)));
     }
-    const int lo = s.contains("minLength") ? count(s, "minLength", path) : 0;
-    const int hi = s.contains("maxLength") ? count(s, "maxLength", path) : -1;
-    return json_string(lo, hi);
+    if (s.contains("minLength") || s.contains("maxLength") || bodies.empty()) {
+      const int lo = s.contains("minLength") ? count(s, "minLength", path) : 0;
+      const int hi = s.contains("maxLength") ? count(s, "maxLength", path) : -1;
+      bodies.push_back(ir_repeat(ir_json_char(CodepointSet::all()), lo, hi));
+    }
+    ExprPtr body = bodies[0];
+    for (size_t i = 1; i < bodies.size(); ++i) body = ir_intersect(body, bodies[i]);
+    return ir_seq({ir_byte('"'), body, ir_byte('"')});
   }
 
   ExprPtr array(const Json& s, const std::string& path, int level) {

@@ -201,7 +201,7 @@ ExprPtr json_number_range(std::optional<NumBound> lo, std::optional<NumBound> hi
   return ir_alt({magnitudes(l, h), ir_seq({ir_byte('-'), magnitudes(neg(h), neg(l))})});
 }
 
-ExprPtr json_format(std::string_view format, std::string_view context) {
+ExprPtr json_format_body(std::string_view format, std::string_view context) {
   static const std::string kDate =
       "(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|"
       "02-(?:0[1-9]|1\\d|2[0-8]))|(?:\\d\\d(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)"
@@ -222,7 +222,7 @@ ExprPtr json_format(std::string_view format, std::string_view context) {
   } else {
     fail("{}: unsupported format '{}' (supported: date, time, date-time, uuid, ipv4)", context, format);
   }
-  return ir_seq({ir_byte('"'), compile_pattern(re, false, CharEncoding::json, context), ir_byte('"')});
+  return compile_pattern(re, false, CharEncoding::json, context);
 }
 
 std::string json_quote(std::string_view s) {

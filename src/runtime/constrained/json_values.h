@@ -32,8 +32,9 @@ struct NumBound {
 ExprPtr json_integer_range(std::optional<NumBound> lo, std::optional<NumBound> hi, std::string_view context);
 // Numbers in the range, written without an exponent. Bounds must be integral (else slm::Error).
 ExprPtr json_number_range(std::optional<NumBound> lo, std::optional<NumBound> hi, std::string_view context);
-// A quoted string in one of the formats: date, time, date-time, uuid, ipv4. Others throw slm::Error.
-ExprPtr json_format(std::string_view format, std::string_view context);
+// A string body (no quotes) in one of the formats: date, time, date-time, uuid, ipv4. Others throw
+// slm::Error.
+ExprPtr json_format_body(std::string_view format, std::string_view context);
 
 // The JSON text of a string (quotes and escapes as nlohmann::json writes them).
 std::string json_quote(std::string_view s);

@@ -55,6 +55,7 @@ class Builder {
       case Expr::Kind::repeat: return repeat(e);
       case Expr::Kind::list: return list(e);
       case Expr::Kind::members: return members(e);
+      case Expr::Kind::intersect: return intersect(e);
     }
     SLM_CHECK(false, "unknown IR kind");
     return {};
@@ -169,6 +170,44 @@ class Builder {
     eps(a, end);
     eps(b, end);
     return {start, end};
+  }
+
+  // Product of the two kids' automata, built over reachable pairs only. Epsilon moves are taken on the
+  // left side first and on the right only once the left state has a byte edge (or accepts), which
+  // reaches every pair a byte step needs while keeping the pair count down.
+  Frag intersect(const Expr& e) {
+    const Nfa a = compile_nfa(e.kids[0], max_states_);
+    const Nfa b = compile_nfa(e.kids[1], max_states_);
+    const Frag f{add(), add()};
+    if (!a.live[a.start] || !b.live[b.start]) return f;
+    std::map<std::pair<uint32_t, uint32_t>, uint32_t> ids;
+    std::vector<std::pair<uint32_t, uint32_t>> todo;
+    auto id_of = [&](uint32_t p, uint32_t q) {
+      auto [it, fresh] = ids.emplace(std::pair{p, q}, 0);
+      if (fresh) it->second = add(), todo.push_back({p, q});
+      return it->second;
+    };
+    eps(f.start, id_of(a.start, b.start));
+    while (!todo.empty()) {
+      const auto [p, q] = todo.back();
+      todo.pop_back();
+      const uint32_t s = ids[{p, q}];
+      const Nfa::State& sa = a.states[p];
+      const Nfa::State& sb = b.states[q];
+      for (uint32_t t : sa.eps) eps(s, id_of(t, q));
+      if (sa.next < 0 && p != a.accept) continue;
+      for (uint32_t t : sb.eps) eps(s, id_of(p, t));
+      if (p == a.accept && q == b.accept) eps(s, f.end);
+      if (sa.next >= 0 && sb.next >= 0) {
+        const std::bitset<256> both = a.sets[sa.set] & b.sets[sb.set];
+        if (both.any()) {
+          const uint32_t t = id_of(uint32_t(sa.next), uint32_t(sb.next));
+          nfa_.states[s].next = int32_t(t);
+          nfa_.states[s].set = intern(both);
+        }
+      }
+    }
+    return f;
   }
 
   Nfa& nfa_;
