@@ -139,6 +139,22 @@ gguf::KeyValue kv_f32(const Family& f, std::string_view key, double v) {
 // The shortest decimal that reads back as the same float (1e-05, not 9.999999747378752e-06).
 double pretty(float v) { return std::stod(fmt::format("{}", v)); }
 
+// phi3 rope scaling: nullopt without rope_scaling; else the attention factor llama.cpp's converter writes
+// (longrope/su: sqrt(1 + ln(s) / ln(original context)); yarn: 0.1 ln(s) + 1; s = context / original).
+std::optional<double> phi3_attn_factor(const json& c) {
+  const auto rs = c.find("rope_scaling");
+  if (rs == c.end() || rs->is_null()) return std::nullopt;
+  if (!rs->is_object()) fail("[convert] config.json: rope_scaling must be an object");
+  std::string type = rs->value("type", rs->value("rope_type", std::string()));
+  for (char& ch : type) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  const double ctx = double(need_int(c, "max_position_embeddings"));
+  const double orig = double(need_int(c, "original_max_position_embeddings"));
+  const double scale = orig > 0 ? ctx / orig : 1.0;
+  if (type == "su" || type == "longrope") return scale > 1.0 ? std::sqrt(1 + std::log(scale) / std::log(orig)) : 1.0;
+  if (type == "yarn") return scale > 1.0 ? 0.1 * std::log(scale) + 1.0 : 1.0;
+  fail("[convert] config.json: phi3 rope_scaling type '{}' is not supported (longrope, su, yarn are)", type);
+}
+
 }  // namespace
 
 const Family* family_for_hf_class(std::string_view hf_class) {
@@ -224,6 +240,7 @@ std::vector<gguf::KeyValue> hparams_to_gguf(const Family& f, const json& c) {
   } else if (f.gguf_arch == "phi3") {
     kv.push_back(kv_u32(f, "rope.dimension_count", hidden / h.n_head));
     kv.push_back(kv_u32(f, "attention.sliding_window", opt_int(c, "sliding_window").value_or(0)));
+    if (auto a = phi3_attn_factor(c)) kv.push_back(kv_f32(f, "rope.scaling.attn_factor", *a));
   } else if (f.gguf_arch == "gemma2") {
     if (!head_dim) fail("[convert] config.json: gemma2 needs 'head_dim'");
     kv.push_back(kv_f32(f, "attn_logit_softcapping", opt_num(c, "attn_logit_softcapping").value_or(50.0)));
@@ -274,6 +291,29 @@ json hparams_to_hf(const Family& f, const gguf::File& g) {
   if (f.gguf_arch == "llama" && g.get_string("llama.rope.scaling.type") == std::optional<std::string>("linear"))
     if (auto v = fl("rope.scaling.factor")) c["rope_scaling"] = {{"type", "linear"}, {"factor", *v}};
   return c;
+}
+
+std::vector<std::pair<std::string, std::vector<float>>> generated_tensors(const Family& f, const json& c) {
+  std::vector<std::pair<std::string, std::vector<float>>> out;
+  if (f.gguf_arch == "llama") {
+    std::vector<float> r = llama3_rope_factors(c);
+    if (!r.empty()) out.emplace_back("rope_freqs.weight", std::move(r));
+  } else if (f.gguf_arch == "phi3" && phi3_attn_factor(c)) {
+    const json& rs = c["rope_scaling"];
+    const int64_t half = need_int(c, "hidden_size") / head_counts(c).n_head / 2;
+    for (const char* k : {"long", "short"}) {
+      const json v = rs.value(std::string(k) + "_factor", json());
+      if (!v.is_array() || int64_t(v.size()) != half)
+        fail("[convert] config.json: rope_scaling.{}_factor must be a list of {} numbers", k, half);
+      std::vector<float> x;
+      for (const json& e : v) {
+        if (!e.is_number()) fail("[convert] config.json: rope_scaling.{}_factor holds a non-number", k);
+        x.push_back(float(e.get<double>()));
+      }
+      out.emplace_back(fmt::format("rope_factors_{}.weight", k), std::move(x));
+    }
+  }
+  return out;
 }
 
 std::vector<float> llama3_rope_factors(const json& c) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "io/gguf.h"
@@ -43,6 +44,10 @@ struct HeadCounts {
   int64_t n_head = 0, n_head_kv = 0;
 };
 HeadCounts head_counts(const nlohmann::json& config);
+
+// Tensors llama.cpp's converter computes from config.json: rope_freqs.weight (llama, "llama3" rope
+// scaling) and rope_factors_long/short.weight (phi3 "longrope"/"su"/"yarn" scaling), in writing order.
+std::vector<std::pair<std::string, std::vector<float>>> generated_tensors(const Family& f, const nlohmann::json& config);
 
 // Llama 3.1 "llama3" rope scaling: the rope_freqs factors llama.cpp's converter writes (one per rotated
 // pair), from config.json's rope_scaling, rope_theta and head size. Empty when config has no such scaling.

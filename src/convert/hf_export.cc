@@ -70,6 +70,7 @@ ExportSummary export_hf(const std::string& gguf_path, const std::string& out_dir
   safetensors::Writer st, extra;
   std::deque<std::vector<uint8_t>> buffers;  // converted bytes, alive until the writers run
   const gguf::TensorInfo* rope_freqs = nullptr;
+  std::vector<const gguf::TensorInfo*> phi3_factors;  // rope_factors_long / _short
   for (const gguf::TensorInfo& t : g.tensors()) {
     const std::vector<int64_t> shape(t.ne.rbegin(), t.ne.rend());  // Hugging Face order
     std::span<const uint8_t> bytes = g.tensor_data(t);
@@ -77,6 +78,9 @@ ExportSummary export_hf(const std::string& gguf_path, const std::string& out_dir
     SideTensor s{.name = t.name, .type = t.type, .hf = hf.value_or("")};
     if (!hf) {  // no Hugging Face name: kept verbatim in the side tensors (rope_freqs may be regenerated)
       if (t.name == "rope_freqs.weight" && t.type == DType::F32) rope_freqs = &t;
+      else if (fam->gguf_arch == "phi3" && t.type == DType::F32 && t.ne.size() == 1 &&
+               (t.name == "rope_factors_long.weight" || t.name == "rope_factors_short.weight"))
+        phi3_factors.push_back(&t);
       else extra.add_tensor(t.name, t.type == DType::F32 || t.type == DType::F16 || t.type == DType::BF16 ? t.type : DType::F32, shape, bytes);
       side.tensors.push_back(s);
       continue;
@@ -120,6 +124,22 @@ ExportSummary export_hf(const std::string& gguf_path, const std::string& out_dir
     const json rs = infer_llama3_rope_scaling(cfg, f);
     if (!rs.is_null()) cfg["rope_scaling"] = rs;
     else extra.add_tensor(rope_freqs->name, DType::F32, {rope_freqs->ne[0]}, b);
+  }
+
+  if (!phi3_factors.empty()) {  // longrope: the factors travel in config.json as Hugging Face keeps them
+    json rs{{"type", "longrope"}};
+    for (const gguf::TensorInfo* t : phi3_factors) {
+      std::vector<float> f(size_t(t->ne[0]));
+      std::memcpy(f.data(), g.tensor_data(*t).data(), f.size() * 4);
+      json list = json::array();
+      for (float x : f) list.push_back(double(x));
+      rs[t->name == "rope_factors_long.weight" ? "long_factor" : "short_factor"] = list;
+    }
+    if (phi3_factors.size() == 2 && cfg.contains("original_max_position_embeddings")) {
+      cfg["rope_scaling"] = rs;
+    } else {
+      for (const gguf::TensorInfo* t : phi3_factors) extra.add_tensor(t->name, DType::F32, {t->ne[0]}, g.tensor_data(*t));
+    }
   }
 
   const gguf::Array* tokens = g.get_array("tokenizer.ggml.tokens");

@@ -175,13 +175,20 @@ ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, c
     ckpt = safetensors::Checkpoint::open(dir);
     if (side && fs::exists(d / kSideTensors)) extra = safetensors::File::open((d / kSideTensors).string());
   }
-  const std::vector<float> rope_factors = fam->gguf_arch == "llama" ? llama3_rope_factors(cfg) : std::vector<float>{};
-  std::vector<uint8_t> rope_bytes(rope_factors.size() * 4);
-  if (!rope_factors.empty()) std::memcpy(rope_bytes.data(), rope_factors.data(), rope_bytes.size());
+  // Tensors computed from config.json (rope_freqs, rope_factors_long/short), as F32 bytes.
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> generated;
+  for (auto& [name, v] : generated_tensors(*fam, cfg)) {
+    std::vector<uint8_t> b(v.size() * 4);
+    if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
+    generated.emplace_back(name, std::move(b));
+  }
+  auto find_generated = [&](const std::string& name) {
+    return std::find_if(generated.begin(), generated.end(), [&](const auto& p) { return p.first == name; });
+  };
+  std::set<std::string> generated_added;
   const bool tied = cfg.value("tie_word_embeddings", fam->gguf_arch == "gemma2");
 
   std::set<std::string> done;  // Hugging Face names converted
-  bool rope_added = false;
   auto source = [&](const safetensors::Checkpoint::Entry& e) {
     return TensorSource{ckpt->tensor_data(e), e.info->type, e.info->shape};
   };
@@ -193,9 +200,9 @@ ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, c
         const auto* e = extra->find(st.name);
         out.add_view(st.name, e->type, e->shape, extra->tensor_data(*e));
         if (!st.hf.empty()) done.insert(st.hf);
-      } else if (st.name == "rope_freqs.weight" && !rope_factors.empty()) {
-        out.add_view(st.name, DType::F32, {int64_t(rope_factors.size())}, rope_bytes);
-        rope_added = true;
+      } else if (const auto gen = find_generated(st.name); gen != generated.end()) {
+        out.add_view(st.name, DType::F32, {int64_t(gen->second.size() / 4)}, gen->second);
+        generated_added.insert(st.name);
       } else if (const auto* e = st.hf.empty() ? nullptr : ckpt->find(st.hf)) {
         convert_tensor(*fam, cfg, st.hf, st.name, source(*e), exact, opt.type, out);
         done.insert(st.hf);
@@ -204,8 +211,8 @@ ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, c
       }
     }
   }
-  if (ckpt && !rope_factors.empty() && !rope_added)  // generated tensors come first, as llama.cpp writes them
-    out.add_view("rope_freqs.weight", DType::F32, {int64_t(rope_factors.size())}, rope_bytes);
+  for (const auto& [name, bytes] : generated)  // generated tensors come first, as llama.cpp writes them
+    if (ckpt && !generated_added.count(name)) out.add_view(name, DType::F32, {int64_t(bytes.size() / 4)}, bytes);
   if (ckpt) {
     for (const auto& e : ckpt->tensors()) {
       const std::string& hf = e.info->name;

@@ -205,6 +205,38 @@ TEST(TensorNames, MapBothWaysForEveryFamily) {
   EXPECT_TRUE(family_for_hf_class("Gemma2ForCausalLM")->norm_plus_one);
 }
 
+TEST(GeneratedTensors, Phi3LongRopeFactorsAndAttentionFactor) {
+  json c = {{"hidden_size", 32}, {"num_attention_heads", 2}, {"num_hidden_layers", 1}, {"intermediate_size", 64},
+            {"max_position_embeddings", 131072}, {"original_max_position_embeddings", 4096}};
+  c["rope_scaling"] = {{"type", "longrope"}, {"long_factor", std::vector<double>(8, 2.5)},
+                       {"short_factor", std::vector<double>(8, 1.0)}};
+  const Family& phi3 = *family_for_hf_class("Phi3ForCausalLM");
+  const auto gen = generated_tensors(phi3, c);
+  ASSERT_EQ(gen.size(), 2u);
+  EXPECT_EQ(gen[0].first, "rope_factors_long.weight");
+  EXPECT_EQ(gen[0].second, std::vector<float>(8, 2.5f));
+  EXPECT_EQ(gen[1].first, "rope_factors_short.weight");
+  const auto kv = hparams_to_gguf(phi3, c);
+  const gguf::Value* a = find_kv(kv, "phi3.rope.scaling.attn_factor");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(std::get<float>(a->data), float(std::sqrt(1 + std::log(32.0) / std::log(4096.0))));
+  EXPECT_TRUE(*find_kv(kv, "phi3.rope.scaling.original_context_length") == gguf::Value{uint32_t(4096)});
+  c["rope_scaling"]["long_factor"] = std::vector<double>(7, 1.0);
+  EXPECT_THROW(generated_tensors(phi3, c), Error);
+  c["rope_scaling"]["type"] = "dynamic";
+  EXPECT_THROW(hparams_to_gguf(phi3, c), Error);
+  // Llama 3.1 scaling: factors 1 for short wavelengths, `factor` for long ones, smooth in between.
+  json l = {{"hidden_size", 64}, {"num_attention_heads", 4}, {"rope_theta", 500000.0}};
+  l["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                       {"original_max_position_embeddings", 8192}};
+  const auto r = generated_tensors(*family_for_hf_class("LlamaForCausalLM"), l);
+  ASSERT_EQ(r.size(), 1u);
+  ASSERT_EQ(r[0].second.size(), 8u);
+  EXPECT_EQ(r[0].second.front(), 1.0f);
+  EXPECT_EQ(r[0].second.back(), 8.0f);
+  EXPECT_TRUE(generated_tensors(*family_for_hf_class("Qwen2ForCausalLM"), l).empty());
+}
+
 // A two-shard Llama checkpoint written by hand: hidden 32, 2 heads (head_dim 16), 1 kv head, 1 layer.
 class TinyHfLlama : public ::testing::Test {
  protected:
