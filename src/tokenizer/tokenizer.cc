@@ -121,8 +121,9 @@ std::string decoded_piece(const TokenizerSpec& s, size_t id) {
   }
   switch (s.kind) {
     case ModelKind::wordpiece:
-      if (s.wordpiece_hf_form) return t.starts_with("##") ? t.substr(2) : " " + t;
-      return t.starts_with(kSpmSpace) ? " " + t.substr(kSpmSpace.size()) : t;
+      if (s.wordpiece_hf_form) return t.starts_with("##") ? t.substr(2) : std::string(1, ' ').append(t);
+      if (!t.starts_with(kSpmSpace)) return t;
+      return std::string(1, ' ').append(std::string_view(t).substr(kSpmSpace.size()));
     default:
       if (s.byte_level) return ty == TokenType::user_defined ? t : byte_level_to_bytes(t);
       return replace_all(t, kSpmSpace, " ");
