@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/f16.h"
+#include "kernels/kernels.h"
 #include "quant/quant.h"
 
 namespace slm::testing {
@@ -181,6 +182,23 @@ std::vector<double> reference_forward(const gguf::File& f, const model::ModelCon
     for (double z : lg) logits.push_back(c.final_softcap > 0 ? c.final_softcap * std::tanh(z / c.final_softcap) : z);
   }
   return logits;
+}
+
+bool int8_activations(DType t) {
+  const kernels::CpuKernels& k = kernels::cpu_kernels();
+  return k.act_bytes != nullptr && k.act_bytes(t, 256) > 0;
+}
+
+double engine_vs_reference_bound(std::span<const DType> weight_types) {
+  for (DType t : weight_types)
+    if (int8_activations(t)) return 2e-3;
+  return 1e-10;
+}
+
+double engine_vs_reference_bound(const gguf::File& f) {
+  std::vector<DType> types;
+  for (const gguf::TensorInfo& t : f.tensors()) types.push_back(t.type);
+  return engine_vs_reference_bound(types);
 }
 
 double nmse(std::span<const float> a, std::span<const float> b) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/testdata.h"
+#include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/reference_forward.h"
 
@@ -62,7 +63,8 @@ TEST_P(SyntheticModel, LogitsAndGreedyMatchReferences) {
     const std::vector<double> dref = testing::reference_forward(*m.gguf(), m.config(), ids);
     const double e_ref = testing::nmse(got, dref);
     EXPECT_LT(e_cpp, c.max_nmse_llamacpp) << c.name << " " << p["name"];
-    EXPECT_LT(e_ref, 1e-10) << c.name << " " << p["name"];  // same weights, float vs double accumulation
+    const double ref_bound = testing::engine_vs_reference_bound(*m.gguf());
+    EXPECT_LT(e_ref, ref_bound) << c.name << " " << p["name"];  // same weights, float vs double accumulation
 
     std::vector<int32_t> greedy;
     std::vector<float> last(got.end() - long(nv), got.end());
@@ -71,12 +73,15 @@ TEST_P(SyntheticModel, LogitsAndGreedyMatchReferences) {
       if (i + 1 < greedy_want.size()) last = m.prefill(std::span(&greedy.back(), 1), kv);
     }
     const bool match = greedy == greedy_want;
-    std::printf("[synthetic] %-22s %s nmse_vs_llamacpp=%.3g nmse_vs_reference=%.3g greedy_match=%s\n", c.name,
-                p["name"].get<std::string>().c_str(), e_cpp, e_ref, match ? "yes" : "no");
+    std::printf("[synthetic] %-22s %s nmse_vs_llamacpp=%.3g nmse_vs_reference=%.3g greedy_match=%s (%s)\n",
+                c.name, p["name"].get<std::string>().c_str(), e_cpp, e_ref, match ? "yes" : "no",
+                kernels::isa_name(kernels::cpu_kernels().isa));
     if (c.greedy_must_match) EXPECT_EQ(greedy, greedy_want) << c.name << " " << p["name"];
     // With dequantised weights and float activations the engine follows the float64 NumPy path, which
     // is where quantised models may leave llama.cpp's (README: q4_k_m p2, q5_k_m p1 and p2).
-    EXPECT_EQ(greedy, p["greedy_ids_numpy_float64"].get<std::vector<int32_t>>()) << c.name << " " << p["name"];
+    // (With int8 activations the path may follow either; only reported then.)
+    if (ref_bound < 1e-9)
+      EXPECT_EQ(greedy, p["greedy_ids_numpy_float64"].get<std::vector<int32_t>>()) << c.name << " " << p["name"];
   }
 }
 
