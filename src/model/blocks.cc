@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/thread_pool.h"
+#include "kernels/parallel.h"
+
 namespace slm::model {
 
 Scratch::Scratch(const ModelConfig& cfg, size_t n, int n_ctx)
@@ -104,9 +107,9 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
                      const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s) {
   const size_t n = batch.size(), hd = size_t(cfg.head_dim);
   const size_t qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim());
-  k.matmul(L.wq, s.xn, int64_t(n), s.q);  // q: (n, q_dim)
-  k.matmul(L.wk, s.xn, int64_t(n), s.k);  // k: (n, kv_dim)
-  k.matmul(L.wv, s.xn, int64_t(n), s.v);  // v: (n, kv_dim)
+  kernels::matmul_parallel(k, L.wq, s.xn, int64_t(n), s.q);  // q: (n, q_dim)
+  kernels::matmul_parallel(k, L.wk, s.xn, int64_t(n), s.k);  // k: (n, kv_dim)
+  kernels::matmul_parallel(k, L.wv, s.xn, int64_t(n), s.v);  // v: (n, kv_dim)
   add_bias(s.q, L.bq);
   add_bias(s.k, L.bk);
   add_bias(s.v, L.bv);
@@ -123,27 +126,31 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
     store_row(k, kv.type(), std::span(s.v).subspan(r * kvd, kvd), kv.v_row(layer, seq, pos));
   }
   const int group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
-  for (size_t r = 0; r < n; ++r) {
-    const int seq = batch.seq_ids[r], pos = batch.positions[r];
-    const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
-    for (int h = 0; h < cfg.n_head; ++h) {
+  // (row, head) pairs are independent: split them over the pool, one scores buffer per thread.
+  global_pool().for_range(int64_t(n) * cfg.n_head, 1, [&](int64_t b, int64_t e) {
+    std::vector<float> scores(s.scores.size());
+    for (int64_t i = b; i < e; ++i) {
+      const size_t r = size_t(i / cfg.n_head);
+      const int h = int(i % cfg.n_head);
+      const int seq = batch.seq_ids[r], pos = batch.positions[r];
+      const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
       attend_head(k, cfg, kv, layer, seq, lo, pos, h / group, std::span(s.q).subspan(r * qd + h * hd, hd),
-                  s.scores, std::span(s.att).subspan(r * qd + h * hd, hd));
+                  scores, std::span(s.att).subspan(r * qd + h * hd, hd));
     }
-  }
-  k.matmul(L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
+  });
+  kernels::matmul_parallel(k, L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
 }
 
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s) {
   const int64_t n = int64_t(s.xn.size() / size_t(cfg.dim));
-  k.matmul(L.w_gate, s.xn, n, s.gate);  // gate, up: (n, ffn)
-  k.matmul(L.w_up, s.xn, n, s.up);
+  kernels::matmul_parallel(k, L.w_gate, s.xn, n, s.gate);  // gate, up: (n, ffn)
+  kernels::matmul_parallel(k, L.w_up, s.xn, n, s.up);
   if (cfg.act == Activation::gelu_tanh) {
     k.gelu_tanh_mul(s.gate, s.up, s.gate);
   } else {
     k.silu_mul(s.gate, s.up, s.gate);
   }
-  k.matmul(L.w_down, s.gate, n, s.o);  // o: (n, dim)
+  kernels::matmul_parallel(k, L.w_down, s.gate, n, s.o);  // o: (n, dim)
 }
 
 }  // namespace slm::model

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "kernels/parallel.h"
 #include "model/blocks.h"
 #include "model/model.h"
 
@@ -83,7 +84,7 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   }
   const int64_t m = int64_t(xs.size() / dim);
   if (m == 0) return;
-  k.matmul(w.output, xs, m, logits_out);
+  kernels::matmul_parallel(k, w.output, xs, m, logits_out);
   if (cfg.final_softcap > 0.0f) k.softcap(logits_out, cfg.final_softcap);
 }
 
