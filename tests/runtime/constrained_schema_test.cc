@@ -209,6 +209,7 @@ TEST(ConstrainedSchema, CombinatorsEnumsAndConst) {
   EXPECT_TRUE(grammar_matches(c, R"({"a":[1,"x"]})"));
   EXPECT_TRUE(grammar_matches(schema(R"({"type": ["integer", "null"]})"), "null"));
   EXPECT_TRUE(grammar_matches(schema(R"({"type": "string", "nullable": true})"), "null"));
+  EXPECT_TRUE(grammar_matches(schema(R"({"enum": ["a"], "nullable": true})"), "null"));
   EXPECT_TRUE(grammar_matches(schema(R"({"allOf": [{"type": "boolean"}], "title": "t"})"), "false"));
   EXPECT_TRUE(grammar_matches(schema("true"), R"([{"a":null}])"));
 }

@@ -40,6 +40,8 @@ struct TokenIndexStats {
 
 // Grammar x vocabulary: the lazy DFA and one token mask per DFA state, computed on first use by one walk
 // of the vocabulary trie. Thread-safe (one mutex); states are small integers valid for its lifetime.
+// fill_mask/advance throw slm::Error if the lazy DFA outgrows LazyDfa::kMaxStates (pathological
+// patterns only).
 class TokenIndex {
  public:
   static constexpr int32_t kDead = LazyDfa::kDead;

@@ -56,6 +56,12 @@ int32_t LazyDfa::intern(std::vector<uint32_t>& seeds) {
   std::string key(reinterpret_cast<const char*>(set.data()), set.size() * sizeof(uint32_t));
   key += acc ? 'a' : 'n';
   auto [it, fresh] = ids_.emplace(std::move(key), int32_t(sets_.size()));
+  if (fresh && sets_.size() >= kMaxStates) {
+    // Subset construction can blow up (an unanchored pattern with a long counted repeat); refuse
+    // rather than exhaust memory.
+    ids_.erase(it);
+    fail("[constrained] the constraint's automaton grew past {} states while decoding", kMaxStates);
+  }
   if (fresh) {
     SLM_CHECK(dist != Nfa::kFar, "live DFA state without a path to acceptance");
     sets_.push_back(std::move(set));

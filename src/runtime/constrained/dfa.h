@@ -17,6 +17,7 @@ namespace slm::constrained {
 class LazyDfa {
  public:
   static constexpr int32_t kDead = -1;
+  static constexpr size_t kMaxStates = 500'000;  // next()/walk() throw slm::Error past this
 
   explicit LazyDfa(std::shared_ptr<const Nfa> nfa);
 

@@ -129,7 +129,7 @@ class SchemaCompiler {
   }
 
   ExprPtr enumeration(const Json& s, const std::string& path) {
-    only(s, path, s.contains("enum") ? "enum" : "const", {"enum", "const", "type"});
+    only(s, path, s.contains("enum") ? "enum" : "const", {"enum", "const", "type", "nullable"});
     const std::vector<std::string> types = s.contains("type") ? type_names(s, path) : std::vector<std::string>{};
     std::vector<const Json*> values;
     if (s.contains("const")) values.push_back(&s["const"]);
@@ -147,6 +147,7 @@ class SchemaCompiler {
         error(path, "enum value is not valid UTF-8");
       }
     }
+    if (s.value("nullable", false)) words.push_back("null");
     return ir_literals(words);
   }
 
