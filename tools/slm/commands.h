@@ -13,9 +13,11 @@ void register_synth_model(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_bench_generate(CLI::App& app);  // bench generate
+void register_bench_model(CLI::App& app);  // bench -m MODEL (after the other bench subcommands)
 void register_convert(CLI::App& app);  // convert
 void register_export(CLI::App& app);   // export --hf
 void register_logits(CLI::App& app);
 void register_chat_template(CLI::App& app);
+void register_serve(CLI::App& app);  // serve
 
 }  // namespace slm::cli

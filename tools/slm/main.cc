@@ -16,10 +16,12 @@ int main(int argc, char** argv) {
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
   slm::cli::register_bench_generate(app);
+  slm::cli::register_bench_model(app);
   slm::cli::register_convert(app);
   slm::cli::register_export(app);
   slm::cli::register_logits(app);
   slm::cli::register_chat_template(app);
+  slm::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
