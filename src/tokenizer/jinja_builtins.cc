@@ -294,6 +294,7 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
     const Value* prec = a.get(0, "precision");
     const Value* method = a.get(1, "method");
     if (!v.is_number()) value_error("round filter needs a number");
+    if (!v.is_float() && (!method || method->to_str() == "common")) return Value(v.as_int());  // round(int) is the int
     const double p = std::pow(10.0, double(prec ? std::clamp<int64_t>(prec->as_int(), 0, 15) : 0));
     const std::string m = method ? method->to_str() : "common";
     const double x = v.as_double() * p;

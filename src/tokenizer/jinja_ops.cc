@@ -417,6 +417,7 @@ Value binary_op(std::string_view op, const Value& a, const Value& b, Evaluator& 
       }
       return Value(acc);
     }
+    if (nums && a.as_double() == 0.0 && b.as_double() < 0) value_error("0.0 cannot be raised to a negative power");
     if (nums) return Value(std::pow(a.as_double(), b.as_double()));
   }
   value_error(fmt::format("unsupported operand type(s) for {}: '{}' and '{}'", op, a.type_name(), b.type_name()));
