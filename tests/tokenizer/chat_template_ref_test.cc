@@ -80,5 +80,33 @@ TEST(ChatTemplateRef, AllExpectedRendersAreByteIdentical) {
   EXPECT_EQ(n_errors, 2);
 }
 
+// Real vocabulary GGUFs carry the same templates: loaded through GGUF metadata (template, bos/eos from
+// the token ids), they must render the same expected files.
+TEST(ChatTemplateRef, GgufTemplatesRenderTheExpectedFiles) {
+  SLM_REQUIRE_TESTDATA(dir, "chat_templates");
+  SLM_REQUIRE_TESTDATA(gguf_dir, "tokenizers/gguf");
+  const auto cases = nlohmann::ordered_json::parse(slurp(dir / "cases.json"));
+  const auto opt = fixed_date();
+  const std::pair<const char*, const char*> pairs[] = {
+      {"llama-bpe.gguf", "llama-3-8b-instruct"}, {"smollm.gguf", "smollm2-135m-instruct"}, {"qwen2.gguf", "qwen3"}};
+  int n = 0, ok = 0;
+  for (const auto& [file, model] : pairs) {
+    const ChatTemplate tmpl = ChatTemplate::load((gguf_dir / file).string());
+    EXPECT_EQ(tmpl.eos_token(), cases["models"][model]["eos_token"].get<std::string>()) << file;
+    for (const auto& r : cases["results"]) {
+      if (r["model"] != model || !r.contains("expected_file")) continue;
+      SCOPED_TRACE(std::string(file) + " / " + r["case"].get<std::string>());
+      const std::string got =
+          tmpl.render(cases["cases"][r["case"].get<std::string>()], r["add_generation_prompt"].get<bool>(),
+                      nlohmann::ordered_json::object(), opt);
+      EXPECT_EQ(got, slurp(dir / r["expected_file"].get<std::string>()));
+      ++n;
+      ok += got == slurp(dir / r["expected_file"].get<std::string>());
+    }
+  }
+  std::printf("GGUF chat templates: %d/%d expected files byte-identical\n", ok, n);
+  EXPECT_EQ(n, 24);
+}
+
 }  // namespace
 }  // namespace slm
