@@ -238,7 +238,7 @@ constexpr size_t kMaxCachedPiece = 48;
 void Tokenizer::Impl::encode_piece(std::string_view piece, std::vector<TokenId>& out) const {
   if (piece.empty()) return;
   // Pre-tokenized pieces are words: most repeat, so their ids are cached (a whole-text SPM piece is not).
-  if (piece.size() <= kMaxCachedPiece && !splits.empty()) {
+  if (piece.size() <= kMaxCachedPiece && (!splits.empty() || spm_words)) {
     PieceCache& cache = piece_cache(serial);
     if (auto it = cache.map.find(piece); it != cache.map.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
@@ -275,6 +275,18 @@ void Tokenizer::Impl::encode_fragment(std::string_view frag, bool first, std::ve
     else split_pieces(text, splits[k], pieces);
   }
   std::string_view tv(text);
+  if (spm_words) {
+    // Cut before each U+2581 that follows another character (see spm_words).
+    constexpr std::string_view sp = "\xE2\x96\x81";
+    size_t start = 0;
+    for (size_t p = tv.find(sp, 1); p != std::string_view::npos; p = tv.find(sp, p + sp.size())) {
+      if (p >= sp.size() && tv.compare(p - sp.size(), sp.size(), sp) == 0) continue;  // a run of U+2581
+      encode_piece(tv.substr(start, p - start), out);
+      start = p;
+    }
+    encode_piece(tv.substr(start), out);
+    return;
+  }
   for (const auto& [b, e] : pieces) encode_piece(tv.substr(b, e - b), out);
 }
 

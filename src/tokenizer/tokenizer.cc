@@ -155,6 +155,14 @@ void Tokenizer::Impl::compile() {
 
   for (int c = 0; c < 128; ++c) ascii_token[c] = lookup(std::string(1, char(c)));
   space_marker = lookup(kSpmSpace);
+  if (!s.byte_level && s.kind != ModelKind::wordpiece && s.pre_steps.empty()) {
+    spm_words = true;
+    for (const std::string& t : s.tokens) {
+      for (size_t p = t.find(kSpmSpace, 1); p != std::string::npos && spm_words; p = t.find(kSpmSpace, p + 1))
+        if (t.compare(p - kSpmSpace.size(), kSpmSpace.size(), kSpmSpace) != 0) spm_words = false;
+      if (!spm_words) break;
+    }
+  }
   static std::atomic<uint64_t> next_serial{1};
   serial = next_serial++;
   for (int b = 0; b < 256; ++b)

@@ -70,6 +70,9 @@ struct Tokenizer::Impl {
   std::array<TokenId, 128> ascii_token;  // id of each one-byte ASCII token (non-byte-level), for speed
   TokenId space_marker = kNoToken;        // id of U+2581 when it is a token
   uint64_t serial = 0;                    // distinguishes tokenizers in the per-thread piece cache
+  // spm without pre-tokenizer: no token has U+2581 right after another character, so no merge can
+  // cross such a boundary and words can be merged (and cached) one by one with the same result.
+  bool spm_words = false;
 
   void compile();
   void encode_fragment(std::string_view text, bool first, std::vector<TokenId>& out) const;
