@@ -42,7 +42,8 @@ TEST(LogitsCli, IdsMatchLibrary) {
   const Model m = Model::load(model);
   KvCache kv = m.make_cache({.n_ctx = 4, .type = KvType::f32});
   const std::vector<int32_t> ids = {1, 403, 407, 261};
-  EXPECT_EQ(read_f32(out), m.prefill(ids, kv, 0, true));
+  // Equal to rounding: the SIMD tables' row grouping may differ with the thread split.
+  EXPECT_LT(testing::nmse(read_f32(out), m.prefill(ids, kv, 0, true)), 1e-12);
 }
 
 TEST(LogitsCli, PromptMatchesLlamaCpp) {
