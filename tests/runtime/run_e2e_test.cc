@@ -129,6 +129,24 @@ TEST(RunE2E, SameSeedSameTextAndPromptContinues) {
   EXPECT_EQ(ja["text"].get<std::string>().substr(0, 1), " ");
 }
 
+// Tokenizer, forward pass and greedy sampling together: every non-quantised synthetic model reproduces
+// llama.cpp's prompt ids and 16 greedy ids (F32 KV cache as in the references; EOG ignored as there).
+TEST(RunE2E, SyntheticModelsReproduceLlamaCppGreedyIds) {
+  SLM_REQUIRE_TESTDATA(dir, "models/synthetic");
+  for (const char* name : {"llama-tok512-f32", "llama-f32", "qwen2-f16", "qwen3-bf16", "phi3-f16", "gemma2-f16"}) {
+    const nlohmann::json ref = nlohmann::json::parse(read_file(dir / (std::string(name) + ".ref.json")));
+    for (const nlohmann::json& p : ref["prompts"]) {
+      const Output o = run_slm("run -m " + quote((dir / (std::string(name) + ".gguf")).string()) + " -p " +
+                               quote(p["text"].get<std::string>()) +
+                               " -n 16 --temp 0 --json --ignore-eos --kv-type f32");
+      ASSERT_EQ(o.rc, 0) << name << ": " << o.err;
+      const nlohmann::json j = nlohmann::json::parse(o.out);
+      EXPECT_EQ(j["prompt_ids"], p["token_ids"]) << name << " " << p["name"];
+      EXPECT_EQ(j["ids"], p["greedy_ids"]) << name << " " << p["name"];
+    }
+  }
+}
+
 TEST(RunE2E, StopStringEndsTheText) {
   SLM_REQUIRE_TESTDATA(dir, "models/stories260K");
   const Output o = run_slm("run -m " + quote((dir / "stories260K.gguf").string()) +

@@ -26,9 +26,7 @@ std::vector<int32_t> prompt_ids(const RunFlags& f, const std::optional<tok::Toke
   std::vector<int32_t> ids;
   if (tok) {
     ids = tok->encode(f.prompt, tok::EncodeOptions{.add_special = !f.no_bos});
-    if (!f.no_bos && tok->bos() != tok::kNoToken && (ids.empty() || ids[0] != tok->bos())) {
-      ids.insert(ids.begin(), tok->bos());  // -p "" starts from BOS even where the vocab adds none
-    }
+    if (!f.no_bos && ids.empty() && tok->bos() != tok::kNoToken) ids.push_back(tok->bos());  // -p "": BOS
   } else {
     if (!f.prompt.empty()) fail("[run] {} has no vocabulary: pass --tokenizer FILE to use -p", f.model);
     if (!f.no_bos) ids.push_back(1);  // llama2.c checkpoints use BOS = 1
