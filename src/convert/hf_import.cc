@@ -236,9 +236,12 @@ ConvertSummary convert_hf(const std::string& dir, const std::string& out_path, c
   std::vector<gguf::KeyValue> md;
   if (side) {
     std::vector<gguf::KeyValue> d2 = derived;
-    if (main_type) d2.push_back({"general.file_type", gguf::Value{file_type_of(*main_type)}});
+    // The recorded file type stays (side_only below) unless a type was asked for; a missing one is derived.
+    const bool plain = main_type && (*main_type == DType::F32 || *main_type == DType::F16 ||
+                                     *main_type == DType::BF16 || *main_type == DType::Q8_0);
+    if (plain) d2.push_back({"general.file_type", gguf::Value{file_type_of(*main_type)}});
     std::set<std::string> side_only = {"general.architecture"};
-    if (!opt.type) side_only.insert("general.file_type");  // keep the recorded file type
+    if (!opt.type) side_only.insert("general.file_type");
     md = merge_metadata(side->metadata, d2, side_only);
   } else {
     md.push_back(derived[0]);

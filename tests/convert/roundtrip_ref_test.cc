@@ -117,6 +117,18 @@ INSTANTIATE_TEST_SUITE_P(Synthetic, RoundTrip,
                            return s;
                          });
 
+// A quantised GGUF exports dequantised (F32 safetensors) and re-quantises to the recorded types: Q8_0
+// comes back byte for byte.
+TEST(RoundTripQuantised, Q8_0ComesBackByteIdentical) {
+  SLM_REQUIRE_TESTDATA(src, "models/synthetic/llama-tok512-q8_0.gguf");
+  TempDir tmp;
+  export_hf(src.string(), (tmp.path() / "hf").string());
+  const safetensors::Checkpoint ck = safetensors::Checkpoint::open((tmp.path() / "hf").string());
+  EXPECT_EQ(ck.find("model.layers.0.self_attn.q_proj.weight")->info->type, DType::F32);
+  convert_hf((tmp.path() / "hf").string(), tmp.file("back.gguf"));
+  EXPECT_TRUE(file_bytes(src) == file_bytes(tmp.file("back.gguf")));
+}
+
 // qwen2/qwen3 carry byte-level BPE vocabularies: exported tokenizer.json converts back to the same
 // tokenizer.* metadata without the side file.
 TEST(RoundTripVocab, ByteLevelVocabularyThroughTokenizerJson) {
