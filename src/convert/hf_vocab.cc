@@ -130,115 +130,91 @@ std::string detect_pre(const json& pre_tokenizer) {
   return "";
 }
 
-std::vector<gguf::KeyValue> vocab_from_hf(const HfVocabInput& in) {
-  const json& tj = in.tokenizer;
+namespace {
+
+// The vocabulary of tokenizer.json as GGUF arrays.
+struct Vocab {
+  bool spm_style = false;  // byte-fallback BPE: a SentencePiece ("llama") vocabulary
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  std::vector<float> scores;  // spm_style only
+  std::vector<std::string> merges;
+  std::vector<std::pair<std::string, int64_t>> added_by_content;  // file order, for special-id lookup
+};
+
+int64_t checked_id(const json& v, const std::string& what) {
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t(1) << 24))
+    fail("[convert] tokenizer.json: {} has a bad id", what);
+  return v.get<int64_t>();
+}
+
+Vocab read_vocab(const json& tj, const json& config) {
   if (!tj.is_object() || !tj.contains("model") || !tj["model"].is_object())
     fail("[convert] tokenizer.json: missing object 'model'");
   const json& model = tj["model"];
   const std::string mtype = model.value("type", "BPE");
   if (mtype != "BPE") fail("[convert] tokenizer.json: model type '{}' is not supported (BPE is)", mtype);
   if (!model.contains("vocab") || !model["vocab"].is_object()) fail("[convert] tokenizer.json: missing model.vocab");
-  const bool spm_style = model.value("byte_fallback", false);
-
-  // id -> token, from the model vocabulary and the added tokens.
+  Vocab v;
+  v.spm_style = model.value("byte_fallback", false);
   std::map<int64_t, std::string> by_id;
-  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > (int64_t(1) << 24))
-      fail("[convert] tokenizer.json: token '{}' has a bad id", it.key());
-    by_id[it->get<int64_t>()] = it.key();
-  }
-  struct Added {
-    bool special;
-  };
-  std::map<int64_t, Added> added;
-  std::vector<std::pair<std::string, int64_t>> added_by_content;  // file order, for special-id lookup
+  for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it)
+    by_id[checked_id(*it, "token '" + it.key() + "'")] = it.key();
+  std::map<int64_t, bool> added;  // id -> special
   for (const json& a : tj.value("added_tokens", json::array())) {
-    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
-        !a["content"].is_string() || a["id"].get<int64_t>() < 0 || a["id"].get<int64_t>() > (int64_t(1) << 24))
+    if (!a.is_object() || !a.contains("id") || !a.contains("content") || !a["content"].is_string())
       fail("[convert] tokenizer.json: malformed added token {}", a.dump().substr(0, 80));
-    const int64_t id = a["id"].get<int64_t>();
+    const int64_t id = checked_id(a["id"], "added token '" + a["content"].get<std::string>() + "'");
     by_id[id] = a["content"].get<std::string>();
-    added[id] = Added{a.value("special", false)};
-    added_by_content.emplace_back(a["content"].get<std::string>(), id);
+    added[id] = a.value("special", false);
+    v.added_by_content.emplace_back(a["content"].get<std::string>(), id);
   }
   int64_t n = by_id.empty() ? 0 : by_id.rbegin()->first + 1;
-  if (in.config.is_object() && in.config.contains("vocab_size") && in.config["vocab_size"].is_number_integer())
-    n = std::max<int64_t>(n, in.config["vocab_size"].get<int64_t>());
+  if (config.is_object() && config.contains("vocab_size") && config["vocab_size"].is_number_integer())
+    n = std::max<int64_t>(n, config["vocab_size"].get<int64_t>());
+  for (const json& m : model.value("merges", json::array())) v.merges.push_back(merge_string(m));
 
-  std::vector<std::string> tokens(static_cast<size_t>(n));
-  std::vector<int32_t> types(size_t(n), kNormal);
-  std::vector<float> scores;
+  // SentencePiece-style BPE: llama.cpp merges by token score, so a token made by merge r scores -(r + 1).
   std::map<std::string, int64_t> merge_rank;
-  std::vector<std::string> merges;
-  for (const json& m : model.value("merges", json::array())) merges.push_back(merge_string(m));
-  if (spm_style) {
-    // SentencePiece-style BPE: llama.cpp merges by token score, so a token made by merge r scores -r.
-    for (size_t r = 0; r < merges.size(); ++r) {
-      const size_t sp = merges[r].find(' ');
-      merge_rank.emplace(merges[r].substr(0, sp) + merges[r].substr(sp + 1), int64_t(r));
+  if (v.spm_style)
+    for (size_t r = 0; r < v.merges.size(); ++r) {
+      const size_t sp = v.merges[r].find(' ');
+      merge_rank.emplace(v.merges[r].substr(0, sp) + v.merges[r].substr(sp + 1), int64_t(r));
     }
-    scores.assign(size_t(n), 0.0f);
-  }
   const std::string unk = model.contains("unk_token") && model["unk_token"].is_string() ? model["unk_token"].get<std::string>() : "";
+  v.tokens.resize(size_t(n));
+  v.types.assign(size_t(n), kNormal);
+  if (v.spm_style) v.scores.assign(size_t(n), 0.0f);
   for (int64_t i = 0; i < n; ++i) {
     const auto it = by_id.find(i);
     if (it == by_id.end()) {
-      tokens[size_t(i)] = "[PAD" + std::to_string(i) + "]";
-      types[size_t(i)] = kUnused;
+      v.tokens[size_t(i)] = "[PAD" + std::to_string(i) + "]";
+      v.types[size_t(i)] = kUnused;
       continue;
     }
-    const std::string& t = it->second;
-    tokens[size_t(i)] = t;
+    const std::string& t = v.tokens[size_t(i)] = it->second;
+    int32_t& type = v.types[size_t(i)];
     if (const auto a = added.find(i); a != added.end()) {
-      types[size_t(i)] = a->second.special || looks_special(t) ? kControl : kUserDefined;
-      if (spm_style && !a->second.special) types[size_t(i)] = kUserDefined;
-    } else if (spm_style && is_byte_token(t)) {
-      types[size_t(i)] = kByte;
+      type = a->second || (!v.spm_style && looks_special(t)) ? kControl : kUserDefined;
+    } else if (v.spm_style && is_byte_token(t)) {
+      type = kByte;
     }
-    if (spm_style && !unk.empty() && t == unk) types[size_t(i)] = kUnknown;
-    if (spm_style) {
-      const auto r = merge_rank.find(t);
-      if (r != merge_rank.end()) scores[size_t(i)] = -float(r->second + 1);
-    }
+    if (v.spm_style && !unk.empty() && t == unk) type = kUnknown;
+    if (v.spm_style)
+      if (const auto r = merge_rank.find(t); r != merge_rank.end()) v.scores[size_t(i)] = -float(r->second + 1);
   }
+  return v;
+}
 
-  std::string pre = in.pre;
-  if (pre.empty()) {
-    if (spm_style) {
-      pre = "default";
-    } else {
-      pre = detect_pre(tj.value("pre_tokenizer", json()));
-      if (pre.empty())
-        fail("[convert] tokenizer.json: the pre-tokenizer {} matches no known GGUF pre-tokenizer (llama-bpe, qwen2, "
-             "smollm, gpt-2); name one explicitly",
-             tj.value("pre_tokenizer", json()).dump().substr(0, 200));
-    }
-  }
-
-  std::vector<gguf::KeyValue> kv;
-  kv.push_back({"tokenizer.ggml.model", Value{std::string(spm_style ? "llama" : "gpt2")}});
-  kv.push_back({"tokenizer.ggml.pre", Value{pre}});
-  kv.push_back({"tokenizer.ggml.tokens", str_array(tokens)});
-  if (spm_style) {
-    gguf::Array a{gguf::ValueType::f32, {}};
-    for (float s : scores) a.items.push_back(Value{s});
-    kv.push_back({"tokenizer.ggml.scores", Value{std::move(a)}});
-  }
-  gguf::Array ta{gguf::ValueType::i32, {}};
-  for (int32_t t : types) ta.items.push_back(Value{t});
-  kv.push_back({"tokenizer.ggml.token_type", Value{std::move(ta)}});
-  if (!spm_style && !merges.empty()) kv.push_back({"tokenizer.ggml.merges", str_array(merges)});
-
-  // Special ids: tokenizer_config.json first, then config.json.
-  const json& tc = in.tokenizer_config;
-  const json& cfg = in.config;
+// bos/eos/unk/... ids: tokenizer_config.json's *_token resolved through added_tokens first, then
+// config.json's *_token_id; and the add_*_token flags.
+void add_special_ids(const Vocab& v, const json& tc, const json& cfg, std::vector<gguf::KeyValue>& kv) {
+  const int64_t n = int64_t(v.tokens.size());
   std::map<std::string, uint32_t> ids;
   std::vector<std::string> order;
-  auto set_id = [&](const std::string& typ, const json& v) {
-    if (!v.is_number_integer() || ids.count(typ)) return;
-    const int64_t id = v.get<int64_t>();
-    if (id < 0 || id >= n) return;
-    ids[typ] = uint32_t(id);
+  auto set_id = [&](const std::string& typ, const json& id) {
+    if (!id.is_number_integer() || ids.count(typ) || id.get<int64_t>() < 0 || id.get<int64_t>() >= n) return;
+    ids[typ] = uint32_t(id.get<int64_t>());
     order.push_back(typ);
   };
   std::vector<std::pair<std::string, bool>> add_flags;
@@ -248,12 +224,10 @@ std::vector<gguf::KeyValue> vocab_from_hf(const HfVocabInput& in) {
       if (tc.contains("add_" + typ + "_token") && tc["add_" + typ + "_token"].is_boolean())
         add_flags.emplace_back(typ, tc["add_" + typ + "_token"].get<bool>());
       const json e = tc.value(typ + "_token", json());
-      std::string content;
-      if (e.is_string()) content = e.get<std::string>();
-      else if (e.is_object() && e.contains("content") && e["content"].is_string()) content = e["content"].get<std::string>();
-      else continue;
-      for (const auto& [c, id] : added_by_content)
-        if (c == content) {
+      const json content = e.is_object() ? e.value("content", json()) : e;
+      if (!content.is_string()) continue;
+      for (const auto& [c, id] : v.added_by_content)
+        if (c == content.get<std::string>()) {
           set_id(typ, json(id));
           break;
         }
@@ -267,28 +241,64 @@ std::vector<gguf::KeyValue> vocab_from_hf(const HfVocabInput& in) {
   }
   // End-of-turn: the chat models' turn terminator, when the vocabulary has one as a control token.
   for (const char* eot : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>"}) {
-    const auto it = std::find(tokens.begin(), tokens.end(), eot);
-    if (it != tokens.end() && types[size_t(it - tokens.begin())] == kControl) {
-      kv.push_back({"tokenizer.ggml.eot_token_id", Value{uint32_t(it - tokens.begin())}});
+    const auto it = std::find(v.tokens.begin(), v.tokens.end(), eot);
+    if (it != v.tokens.end() && v.types[size_t(it - v.tokens.begin())] == kControl) {
+      kv.push_back({"tokenizer.ggml.eot_token_id", Value{uint32_t(it - v.tokens.begin())}});
       break;
     }
   }
-  for (const auto& [typ, v] : add_flags) kv.push_back({fmt::format("tokenizer.ggml.add_{}_token", typ), Value{v}});
-  if (in.chat_template) {
-    if (!in.chat_template->empty()) kv.push_back({"tokenizer.chat_template", Value{*in.chat_template}});
-  } else if (tc.is_object() && tc.contains("chat_template")) {
-    const json& t = tc["chat_template"];
-    if (t.is_string()) {
-      kv.push_back({"tokenizer.chat_template", Value{t.get<std::string>()}});
-    } else if (t.is_array()) {  // named templates: "default" goes to tokenizer.chat_template
-      for (const json& e : t) {
-        if (!e.is_object() || !e.contains("name") || !e.contains("template")) continue;
-        const std::string name = e["name"].get<std::string>();
-        kv.push_back({name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name,
-                      Value{e["template"].get<std::string>()}});
-      }
+  for (const auto& [typ, flag] : add_flags) kv.push_back({fmt::format("tokenizer.ggml.add_{}_token", typ), Value{flag}});
+}
+
+void add_chat_template(const json& tc, const std::optional<std::string>& override_text, std::vector<gguf::KeyValue>& kv) {
+  if (override_text) {
+    if (!override_text->empty()) kv.push_back({"tokenizer.chat_template", Value{*override_text}});
+    return;
+  }
+  if (!tc.is_object() || !tc.contains("chat_template")) return;
+  const json& t = tc["chat_template"];
+  if (t.is_string()) {
+    kv.push_back({"tokenizer.chat_template", Value{t.get<std::string>()}});
+  } else if (t.is_array()) {  // named templates: "default" goes to tokenizer.chat_template
+    for (const json& e : t) {
+      if (!e.is_object() || !e.contains("name") || !e.contains("template") || !e["name"].is_string() ||
+          !e["template"].is_string())
+        continue;
+      const std::string name = e["name"].get<std::string>();
+      kv.push_back({name == "default" ? "tokenizer.chat_template" : "tokenizer.chat_template." + name,
+                    Value{e["template"].get<std::string>()}});
     }
   }
+}
+
+}  // namespace
+
+std::vector<gguf::KeyValue> vocab_from_hf(const HfVocabInput& in) {
+  Vocab v = read_vocab(in.tokenizer, in.config);
+  std::string pre = in.pre;
+  if (pre.empty()) {
+    const json pt = in.tokenizer.value("pre_tokenizer", json());
+    pre = v.spm_style ? "default" : detect_pre(pt);
+    if (pre.empty())
+      fail("[convert] tokenizer.json: the pre-tokenizer {} matches no known GGUF pre-tokenizer (llama-bpe, qwen2, "
+           "smollm, gpt-2); name one explicitly",
+           pt.dump().substr(0, 200));
+  }
+  std::vector<gguf::KeyValue> kv;
+  kv.push_back({"tokenizer.ggml.model", Value{std::string(v.spm_style ? "llama" : "gpt2")}});
+  kv.push_back({"tokenizer.ggml.pre", Value{pre}});
+  kv.push_back({"tokenizer.ggml.tokens", str_array(v.tokens)});
+  if (v.spm_style) {
+    gguf::Array a{gguf::ValueType::f32, {}};
+    for (float s : v.scores) a.items.push_back(Value{s});
+    kv.push_back({"tokenizer.ggml.scores", Value{std::move(a)}});
+  }
+  gguf::Array ta{gguf::ValueType::i32, {}};
+  for (int32_t t : v.types) ta.items.push_back(Value{t});
+  kv.push_back({"tokenizer.ggml.token_type", Value{std::move(ta)}});
+  if (!v.spm_style && !v.merges.empty()) kv.push_back({"tokenizer.ggml.merges", str_array(std::move(v.merges))});
+  add_special_ids(v, in.tokenizer_config, in.config, kv);
+  add_chat_template(in.tokenizer_config, in.chat_template, kv);
   return kv;
 }
 
