@@ -73,15 +73,15 @@ class Value {
   int depth() const;               // 0 for scalars, 1 + deepest element for containers
   bool holds_namespace() const;    // is or contains a namespace() (which must not nest: no cycles)
 
-  bool as_bool() const { return std::get<bool>(data_); }
-  int64_t as_int() const { return is_bool() ? int64_t(as_bool()) : std::get<int64_t>(data_); }
-  double as_double() const { return is_float() ? std::get<double>(data_) : double(as_int()); }
-  const std::string& str() const { return *std::get<std::shared_ptr<const std::string>>(data_); }
-  const List& list() const { return *std::get<std::shared_ptr<List>>(data_); }
-  const Dict& dict() const { return *std::get<std::shared_ptr<Dict>>(data_); }
-  Dict& dict_mut() const { return *std::get<std::shared_ptr<Dict>>(data_); }
-  const std::shared_ptr<Dict>& dict_ptr() const { return std::get<std::shared_ptr<Dict>>(data_); }
-  const Callable& callable() const { return *std::get<std::shared_ptr<Callable>>(data_); }
+  // Typed access; the wrong type fails with ValueError ("expected an integer, got 'str'").
+  bool as_bool() const { return *get<bool>("a boolean"); }
+  int64_t as_int() const { return is_bool() ? int64_t(as_bool()) : *get<int64_t>("an integer"); }
+  double as_double() const { return is_float() ? *get<double>("a number") : double(as_int()); }
+  const std::string& str() const { return **get<std::shared_ptr<const std::string>>("a string"); }
+  const List& list() const { return **get<std::shared_ptr<List>>("a list"); }
+  const Dict& dict() const { return **get<std::shared_ptr<Dict>>("a mapping"); }
+  Dict& dict_mut() const { return **get<std::shared_ptr<Dict>>("a mapping"); }
+  const Callable& callable() const { return **get<std::shared_ptr<Callable>>("a function"); }
 
   const char* type_name() const;  // Python's: "str", "int", "list", "dict", "NoneType", ...
   bool truthy() const;
@@ -106,6 +106,11 @@ class Value {
   using Data = std::variant<std::monostate, std::nullptr_t, bool, int64_t, double, std::shared_ptr<const std::string>,
                             std::shared_ptr<List>, std::shared_ptr<Dict>, std::shared_ptr<Callable>>;
   explicit Value(Data d) : data_(std::move(d)) {}
+  template <typename T>
+  const T* get(const char* what) const {
+    if (const T* p = std::get_if<T>(&data_)) return p;
+    value_error(std::string("expected ") + what + ", got '" + type_name() + "'");
+  }
   Data data_;
   uint16_t depth_ = 0;    // lists only
   bool has_ns_ = false;   // lists only

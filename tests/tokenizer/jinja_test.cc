@@ -265,6 +265,7 @@ TEST(Jinja, ErrorsNameLineAndColumn) {
   EXPECT_EQ(error_of("{{ x @ y }}"), "[jinja] line 1 col 6: unexpected character '@'");
   EXPECT_EQ(error_of("{% for x in [1] recursive %}{% endfor %}"),
             "[jinja] line 1 col 17: recursive for loops are not supported");
+  EXPECT_EQ(error_of("{{ 'abc' | center('x') }}"), "[jinja] line 1 col 12: expected an integer, got 'str'");
   EXPECT_EQ(error_of("{{ x }}", {{"x", 1}}), "");
 }
 
