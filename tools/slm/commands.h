@@ -19,5 +19,6 @@ void register_export(CLI::App& app);   // export --hf
 void register_logits(CLI::App& app);
 void register_chat_template(CLI::App& app);
 void register_serve(CLI::App& app);  // serve
+void register_train(CLI::App& app);  // train
 
 }  // namespace slm::cli
