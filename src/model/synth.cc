@@ -24,6 +24,8 @@ const std::vector<SynthShape>& shapes() {
       // Small shapes for tests and the demo.
       {"tiny", "llama", 64, 2, 4, 2, 160, 512, 1e4, 1e-5f, false, false, 512},
       {"tiny-qwen2", "qwen2", 64, 2, 4, 2, 160, 512, 1e6, 1e-6f, true, false, 512},
+      // Rows of 256 and 512: every block size fits, k-quants included.
+      {"demo", "llama", 256, 4, 4, 2, 512, 512, 1e4, 1e-5f, false, false, 512},
   };
   return kShapes;
 }

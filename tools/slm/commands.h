@@ -10,6 +10,7 @@ void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);  // tokenize, detokenize
 void register_bench_tokenize(CLI::App& app);  // bench tokenize
 void register_synth_model(CLI::App& app);
+void register_demo(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_bench_generate(CLI::App& app);  // bench generate

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   slm::cli::register_tokenize(app);
   slm::cli::register_bench_tokenize(app);
   slm::cli::register_synth_model(app);
+  slm::cli::register_demo(app);
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
   slm::cli::register_bench_generate(app);
