@@ -338,6 +338,7 @@ Value Evaluator::apply_filter(std::string_view name, const Value& v, CallArgs& a
     return acc;
   }
   if (name == "indent") return filter_indent(v, a);
+  if (name == "format") return Value(printf_format(v.to_str(), Value::tuple(a.pos)));
   if (name == "center") {
     const Value* w = a.get(0, "width");
     const int64_t width = std::clamp<int64_t>(w ? w->as_int() : 80, 0, 4096);

@@ -74,5 +74,7 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
 // Python binary operators and `in`.
 Value binary_op(std::string_view op, const Value& a, const Value& b, Evaluator& ev);
 bool contains(const Value& container, const Value& item);
+// Python's "fmt % args" for %s %r %d %i %f %%; args is one value or a tuple.
+std::string printf_format(const std::string& f, const Value& args);
 
 }  // namespace slm::jinja

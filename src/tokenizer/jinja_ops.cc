@@ -110,8 +110,8 @@ std::string py_format(const std::string& fmt_s, const CallArgs& a) {
   return out;
 }
 
-// Python's "fmt % args" for %s %r %d %i %f %%; args is one value or a tuple.
-std::string printf_format(const std::string& f, const Value& args) {
+// Python's "fmt % args" (printf_format below).
+std::string printf_format_impl(const std::string& f, const Value& args) {
   const List items = args.is_tuple() ? args.list() : List{args};
   std::string out;
   size_t k = 0;
@@ -268,6 +268,8 @@ Value dict_method(const Value& d, std::string_view name, CallArgs& a) {
 }
 
 }  // namespace
+
+std::string printf_format(const std::string& f, const Value& args) { return printf_format_impl(f, args); }
 
 Value get_attr(const Value& obj, std::string_view name) {
   if (obj.is_dict()) {

@@ -228,8 +228,8 @@ TEST(Jinja, StringAndDictMethods) {
                    "{{ 'Hi'.upper() }} {{ 'Hi'.lower() }} {{ 'a b'.title() }} {{ 'aXb'.replace('X', '-') }}"),
             "True True True HI hi A B a-b");
   EXPECT_EQ(render("{{ '{} and {}'.format(1, 'b') }} {{ '{0}{0}'.format('x') }} {{ '{name}!'.format(name='N') }} "
-                   "{{ ', '.join(['a','b']) }} {{ '%s-%d' % ('a', 3) }}"),
-            "1 and b xx N! a, b a-3");
+                   "{{ ', '.join(['a','b']) }} {{ '%s-%d' % ('a', 3) }} {{ '%s, %s!' | format('a', 1) }}"),
+            "1 and b xx N! a, b a-3 a, 1!");
   EXPECT_EQ(render("{{ 'abc'.find('c') }} {{ 'abcabc'.count('b') }} {{ 'a\\nb'.splitlines() }}"), "2 2 ['a', 'b']");
   EXPECT_EQ(render("{{ x.content.split('</think>')[-1].lstrip('\\n') }}", {{"x", {{"content", "<think>r</think>\n\nans"}}}}),
             "ans");
