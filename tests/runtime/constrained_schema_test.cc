@@ -247,6 +247,9 @@ TEST(ConstrainedSchema, UnsupportedFeaturesNameKeywordAndPath) {
       {R"({"required":["x"],"additionalProperties":false})", "required property 'x' is not allowed"},
       {"[1,2]", "a schema must be an object or a boolean at /"},
       {"{not json", "[schema] invalid JSON"},
+      {R"({"type":"string","nullable":"yes"})", "[schema] malformed schema"},
+      {R"({"type":"array","minItems":-1})", "'minItems' must be a non-negative integer at /minItems"},
+      {R"({"type":"object","properties":[]})", "'properties' must be an object at /properties"},
   };
   for (const auto& [text, want] : cases) {
     const std::string got = error_of(text);

@@ -346,7 +346,12 @@ class SchemaCompiler {
 
 Grammar compile_json_schema(const nlohmann::ordered_json& schema, const CompileOptions& opt) {
   SchemaCompiler c(schema, opt);
-  const ExprPtr e = c.compile(schema, "", 0);
+  ExprPtr e;
+  try {
+    e = c.compile(schema, "", 0);
+  } catch (const nlohmann::json::exception& ex) {  // a keyword of the wrong JSON type somewhere
+    fail("[schema] malformed schema: {}", ex.what());
+  }
   // Leading whitespace (as JSON allows) lets a SentencePiece model start with its "▁{" token.
   Grammar g = make_grammar(ir_seq({json_ws(opt.max_ws), e}), opt.max_states);
   if (!g.nfa->live[g.nfa->start]) fail("[schema] no JSON value satisfies the schema (unsatisfiable)");
