@@ -1,5 +1,5 @@
 // The language IR every constraint compiles through: byte sets, sequences, alternatives, repeats and
-// separated lists over bytes, plus the code point helpers (UTF-8 encoding of code point sets, JSON
+// separated lists over bytes, plus the code point functions (UTF-8 encoding of code point sets, JSON
 // string characters) that regex and schema compilation share.
 #pragma once
 
