@@ -21,5 +21,6 @@ void register_logits(CLI::App& app);
 void register_chat_template(CLI::App& app);
 void register_serve(CLI::App& app);  // serve
 void register_train(CLI::App& app);  // train
+void register_quantize(CLI::App& app);  // quantize
 
 }  // namespace slm::cli

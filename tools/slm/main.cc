@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   slm::cli::register_chat_template(app);
   slm::cli::register_serve(app);
   slm::cli::register_train(app);
+  slm::cli::register_quantize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
