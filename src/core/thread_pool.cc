@@ -1,7 +1,7 @@
-// ThreadPool: spin-then-sleep fork/join on one generation counter and one pending count.
+// ThreadPool: tasks claimed from one atomic counter; a loop is open while its caller still claims, and
+// the caller returns once it has closed the loop and no worker is inside it.
 #include "core/thread_pool.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -16,37 +16,43 @@
 namespace slm {
 namespace {
 
-// Spins before sleeping: long enough to cover the gap between two forks of one decode step (a few us),
-// short enough not to burn a shared core for long.
-constexpr int kSpin = 20000;
+// Pauses before a worker sleeps: covers the gap between two loops of one decode step (a few us on an
+// idle core) without burning a shared core for long.
+constexpr int kSpin = 2000;
 
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   threads_.reserve(size_t(n_threads_ - 1));
-  for (int t = 1; t < n_threads_; ++t) threads_.emplace_back([this, t] { worker(t); });
+  for (int t = 1; t < n_threads_; ++t) threads_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
-  stop_.store(true, std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  stop_.store(true);
+  generation_.fetch_add(1);
   generation_.notify_all();
   for (std::thread& t : threads_) t.join();
 }
 
-void ThreadPool::run_raw(Task task, void* ctx) {
-  // One fork at a time: a caller that finds the pool busy (another thread's forward) runs alone.
-  if (n_threads_ == 1 || busy_.exchange(true, std::memory_order_acquire)) {
-    task(ctx, 0, 1);
+void ThreadPool::claim_all() {
+  for (int64_t i = next_.fetch_add(1); i < n_tasks_; i = next_.fetch_add(1)) task_(ctx_, i);
+}
+
+void ThreadPool::run_raw(Task task, void* ctx, int64_t n_tasks) {
+  if (n_threads_ == 1 || n_tasks <= 1 || busy_.exchange(true, std::memory_order_acquire)) {
+    for (int64_t i = 0; i < n_tasks; ++i) task(ctx, i);
     return;
   }
   task_ = task;
   ctx_ = ctx;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
+  n_tasks_ = n_tasks;
+  next_.store(0);
+  open_.store(true);  // seq_cst: a worker that sees the loop open sees the fields above
+  generation_.fetch_add(1);
   generation_.notify_all();
-  task(ctx, 0, n_threads_);
-  for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+  claim_all();
+  open_.store(false);
+  for (int i = 0; active_.load() != 0; ++i) {  // only workers inside a claimed task remain
     if (i < kSpin) {
       SLM_CPU_RELAX();
     } else {
@@ -56,8 +62,8 @@ void ThreadPool::run_raw(Task task, void* ctx) {
   busy_.store(false, std::memory_order_release);
 }
 
-void ThreadPool::worker(int tid) {
-  uint64_t seen = 0;
+void ThreadPool::worker() {
+  uint64_t seen = 0;  // the generation at construction: a stop or loop posted before this thread started still counts
   for (;;) {
     uint64_t g = generation_.load(std::memory_order_acquire);
     for (int i = 0; g == seen && i < kSpin; ++i) {
@@ -65,13 +71,14 @@ void ThreadPool::worker(int tid) {
       g = generation_.load(std::memory_order_acquire);
     }
     while (g == seen) {
-      generation_.wait(seen, std::memory_order_acquire);
+      generation_.wait(seen);
       g = generation_.load(std::memory_order_acquire);
     }
     seen = g;
-    if (stop_.load(std::memory_order_acquire)) return;
-    task_(ctx_, tid, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    if (stop_.load()) return;
+    active_.fetch_add(1);  // seq_cst with open_: either the caller waits for us or we see the loop closed
+    if (open_.load()) claim_all();
+    active_.fetch_sub(1);
   }
 }
 
@@ -80,7 +87,7 @@ int default_threads() {
     const int n = std::atoi(env);
     if (n > 0) return std::min(n, 256);
   }
-  return std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, int(std::thread::hardware_concurrency()));
 }
 
 namespace {

@@ -1,6 +1,8 @@
-// A fixed pool of worker threads for data-parallel loops with a low-overhead fork/join: workers spin
-// briefly on a generation counter, then sleep on it (std::atomic wait), so a decode step that forks a
-// few hundred times per token pays about a microsecond per fork on idle cores and nothing when idle.
+// A fixed pool of worker threads for data-parallel loops. A loop is cut into tasks that threads claim
+// from one atomic counter, so the caller never waits for a worker that has not started (a shared or
+// oversubscribed CPU descheduling one thread only slows its own task down). Workers spin briefly on a
+// generation counter between loops, then sleep on it (std::atomic wait): a decode step forks a few
+// hundred times per token, each fork costs about a microsecond on idle cores.
 #pragma once
 
 #include <algorithm>
@@ -21,41 +23,41 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(tid, n) once on each of the n = size() threads (tid 0 is the caller) and returns when all
-  // have finished. A call made while the pool is busy (from another thread, or from inside fn) runs
-  // fn(0, 1) on the caller instead, so fn must handle any n.
+  // Calls fn(i) once for every i in [0, n_tasks), on any thread in any order, and returns when all have
+  // finished. A call made while the pool is busy (another thread's loop, or from inside fn) runs its
+  // tasks on the caller.
   template <class F>
-  void run(F&& fn) {
-    run_raw([](void* ctx, int tid, int n) { (*static_cast<F*>(ctx))(tid, n); }, &fn);
+  void parallel_for(int64_t n_tasks, F&& fn) {
+    run_raw([](void* ctx, int64_t i) { (*static_cast<F*>(ctx))(i); }, &fn, n_tasks);
   }
 
-  // Splits [0, total) into size() contiguous ranges, aligned to `align`, and calls fn(begin, end) for each
-  // non-empty one.
+  // Cuts [0, total) into ranges aligned to `align` (a few per thread) and calls fn(begin, end) for each.
   template <class F>
   void for_range(int64_t total, int64_t align, F&& fn) {
     if (total <= 0) return;
-    if (n_threads_ == 1 || total <= align) {
-      fn(int64_t{0}, total);
-      return;
-    }
-    run([&](int tid, int n) {
-      const int64_t units = (total + align - 1) / align;
-      const int64_t b = units * tid / n * align, e = std::min(total, units * (tid + 1) / n * align);
+    const int64_t units = (total + align - 1) / align;
+    const int64_t pieces = std::min<int64_t>(units, n_threads_ == 1 ? 1 : 4 * n_threads_);
+    parallel_for(pieces, [&](int64_t p) {
+      const int64_t b = units * p / pieces * align, e = std::min(total, units * (p + 1) / pieces * align);
       if (b < e) fn(b, e);
     });
   }
 
  private:
-  using Task = void (*)(void* ctx, int tid, int n);
-  void run_raw(Task task, void* ctx);
-  void worker(int tid);
+  using Task = void (*)(void* ctx, int64_t i);
+  void run_raw(Task task, void* ctx, int64_t n_tasks);
+  void claim_all();
+  void worker();
 
   int n_threads_;
   std::vector<std::thread> threads_;
   Task task_ = nullptr;
   void* ctx_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_{0};
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> active_{0};
+  std::atomic<bool> open_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> busy_{false};
 };

@@ -2,6 +2,7 @@
 // the scalar reference, for every weight type, on odd row counts, token tails and row ranges.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 
 #include "core/rng.h"
@@ -125,18 +126,16 @@ TEST(MatmulParallel, SameAsOneThreadForEveryThreadCount) {
   set_threads(0);
 }
 
-TEST(ThreadPool, EveryThreadRunsOnceAndRangesCover) {
+TEST(ThreadPool, EveryTaskRunsOnceAndRangesCover) {
   for (int n : {1, 2, 5}) {
     ThreadPool pool(n);
     for (int rep = 0; rep < 200; ++rep) {
-      std::vector<int> hits(size_t(n), 0);
-      pool.run([&](int tid, int nth) {
-        EXPECT_EQ(nth, n);
-        ++hits[size_t(tid)];
-      });
-      for (int h : hits) EXPECT_EQ(h, 1);
-      std::vector<int> cover(1001, 0);
+      std::vector<std::atomic<int>> hits(37);
+      pool.parallel_for(37, [&](int64_t i) { ++hits[size_t(i)]; });
+      for (const auto& h : hits) ASSERT_EQ(h.load(), 1);
+      std::vector<int> cover(1001, 0);  // ranges are disjoint: plain ints, no race
       pool.for_range(1001, 16, [&](int64_t b, int64_t e) {
+        EXPECT_EQ(b % 16, 0);
         for (int64_t i = b; i < e; ++i) ++cover[size_t(i)];
       });
       for (int v : cover) ASSERT_EQ(v, 1);
@@ -144,13 +143,11 @@ TEST(ThreadPool, EveryThreadRunsOnceAndRangesCover) {
   }
 }
 
-TEST(ThreadPool, NestedRunFallsBackToTheCaller) {
-  ThreadPool pool(2);
-  std::atomic<int> inner{0};
-  pool.run([&](int, int) { pool.run([&](int tid, int nth) { inner += (tid == 0 && nth == 1) ? 1 : 100; }); });
-  // Both outer threads find the pool busy (or one wins it after the other finished): either way each
-  // inner call runs whole, once per outer thread.
-  EXPECT_GE(inner.load(), 2);
+TEST(ThreadPool, NestedLoopsRunOnTheCaller) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(8 * 8);
+  pool.parallel_for(8, [&](int64_t i) { pool.parallel_for(8, [&](int64_t j) { ++hits[size_t(i * 8 + j)]; }); });
+  for (const auto& h : hits) EXPECT_EQ(h.load(), 1);
 }
 
 }  // namespace
