@@ -14,13 +14,17 @@ void register_demo(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_bench_generate(CLI::App& app);  // bench generate
+void register_bench_serve(CLI::App& app);  // bench serve
 void register_bench_model(CLI::App& app);  // bench -m MODEL (after the other bench subcommands)
 void register_convert(CLI::App& app);  // convert
 void register_export(CLI::App& app);   // export --hf
 void register_logits(CLI::App& app);
 void register_chat_template(CLI::App& app);
 void register_serve(CLI::App& app);  // serve
-void register_train(CLI::App& app);  // train
 void register_quantize(CLI::App& app);  // quantize
+void register_train(CLI::App& app);  // train
+void register_eval(CLI::App& app);   // eval
+void register_data(CLI::App& app);   // data spam|dedup|split|decontam
+void register_bench_train(CLI::App& app);  // bench train
 
 }  // namespace slm::cli

@@ -17,14 +17,18 @@ int main(int argc, char** argv) {
   slm::cli::register_run(app);
   slm::cli::register_chat(app);
   slm::cli::register_bench_generate(app);
+  slm::cli::register_bench_train(app);
+  slm::cli::register_bench_serve(app);
   slm::cli::register_bench_model(app);
   slm::cli::register_convert(app);
   slm::cli::register_export(app);
   slm::cli::register_logits(app);
   slm::cli::register_chat_template(app);
   slm::cli::register_serve(app);
-  slm::cli::register_train(app);
   slm::cli::register_quantize(app);
+  slm::cli::register_train(app);
+  slm::cli::register_eval(app);
+  slm::cli::register_data(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

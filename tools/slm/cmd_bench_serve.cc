@@ -1,0 +1,196 @@
+// `slm bench serve`: the server under concurrent streaming clients over loopback HTTP. For each
+// concurrency level: aggregate generated tokens/s, time to first token and inter-token latency (p50/p99),
+// then the per-token cost of a structured-output constraint (json_object) at concurrency 1.
+#include <httplib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "commands.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "serve/server.h"
+
+namespace slm::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::ordered_json;
+
+struct BenchServeFlags {
+  std::string model, kv_type = "f16";
+  std::vector<int> concurrency = {1, 4, 16, 64};
+  int n_prompt = 64, n_gen = 64, max_seqs = 0, step_tokens = 512;
+};
+
+struct ClientResult {
+  double ttft = 0;
+  std::vector<double> itl;
+  int tokens = 0;
+  bool ok = false;
+};
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+double pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, size_t(double(v.size()) * p))];
+}
+
+// One streaming completion; chunk arrival times stand for token times.
+ClientResult stream_one(int port, const json& body) {
+  ClientResult r;
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(600, 0);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/completions";
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = body.dump();
+  const auto t0 = Clock::now();
+  auto last = t0;
+  bool first = true;
+  std::string buf;
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    buf.append(data, n);
+    for (size_t at; (at = buf.find("\n\n")) != std::string::npos; buf.erase(0, at + 2)) {
+      const std::string ev = buf.substr(0, at);
+      if (ev.rfind("data: {", 0) != 0) continue;
+      const json j = json::parse(ev.substr(6), nullptr, false);
+      if (j.contains("usage") && j["usage"].is_object()) r.tokens = j["usage"]["completion_tokens"].get<int>();
+      if (!j.contains("choices") || j["choices"].empty() || j["choices"][0]["text"].get<std::string>().empty()) continue;
+      const auto now = Clock::now();
+      if (first) {
+        r.ttft = ms(now - t0);
+        first = false;
+      } else {
+        r.itl.push_back(ms(now - last));
+      }
+      last = now;
+    }
+    return true;
+  };
+  auto res = c.send(req);
+  r.ok = res && res->status == 200;
+  return r;
+}
+
+json request_body(const BenchServeFlags& f, const serve::Engine& e, int client, bool constrained) {
+  Rng rng(uint64_t(1000 + client));
+  const int n_vocab = e.tokenizer().n_vocab();
+  json prompt = json::array();
+  for (int i = 0; i < f.n_prompt; ++i) prompt.push_back(int(rng.below(uint64_t(n_vocab))));
+  json bias = json::object();  // no early end: every sequence generates n_gen tokens
+  for (int32_t id = 0; id < n_vocab && bias.size() < 64; ++id) {
+    if (e.tokenizer().is_eog(id)) bias[std::to_string(id)] = -100;
+  }
+  json b = {{"prompt", prompt}, {"max_tokens", f.n_gen}, {"temperature", 0}, {"stream", true},
+            {"stream_options", {{"include_usage", true}}}};
+  if (constrained) {
+    b["response_format"] = {{"type", "json_object"}};
+  } else if (!bias.empty()) {
+    b["logit_bias"] = bias;
+  }
+  return b;
+}
+
+struct Level {
+  double tps = 0, ttft50 = 0, ttft99 = 0, itl50 = 0, itl99 = 0;
+  int tokens = 0, failed = 0;
+};
+
+Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, bool constrained) {
+  std::vector<ClientResult> res(static_cast<size_t>(n));
+  std::vector<std::thread> threads;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] { res[size_t(i)] = stream_one(port, request_body(f, e, i, constrained)); });
+  for (std::thread& t : threads) t.join();
+  const double wall = ms(Clock::now() - t0) / 1000.0;
+  Level l;
+  std::vector<double> ttft, itl;
+  for (const ClientResult& r : res) {
+    if (!r.ok) ++l.failed;
+    l.tokens += r.tokens;
+    ttft.push_back(r.ttft);
+    itl.insert(itl.end(), r.itl.begin(), r.itl.end());
+  }
+  l.tps = wall > 0 ? l.tokens / wall : 0;
+  l.ttft50 = pct(ttft, 0.5), l.ttft99 = pct(ttft, 0.99), l.itl50 = pct(itl, 0.5), l.itl99 = pct(itl, 0.99);
+  return l;
+}
+
+void bench(const BenchServeFlags& f) {
+  if (f.concurrency.empty()) fail("[bench] --concurrency needs at least one level");
+  for (int c : f.concurrency) {
+    if (c < 1 || c > 1024) fail("[bench] concurrency levels must be in [1, 1024], got {}", c);
+  }
+  if (f.n_prompt < 1 || f.n_gen < 1) fail("[bench] --prompt and --gen must be at least 1");
+  serve::EngineOptions eo;
+  eo.model_path = f.model;
+  const int top = *std::max_element(f.concurrency.begin(), f.concurrency.end());
+  eo.scheduler.max_seqs = f.max_seqs > 0 ? f.max_seqs : top;
+  eo.scheduler.max_queue = std::max(top, 64);
+  eo.scheduler.n_ctx = f.n_prompt + f.n_gen + 8;
+  eo.scheduler.step_tokens = std::max(f.step_tokens, eo.scheduler.max_seqs);
+  eo.scheduler.kv_type = f.kv_type == "f32" ? model::KvType::f32 : model::KvType::f16;
+  eo.scheduler.prefix_cache = false;  // distinct prompts anyway; measure the plain path
+  serve::Engine engine(eo);
+  serve::ServerOptions so;
+  so.port = 0;
+  so.http_threads = top + 8;
+  serve::Server server(engine, so);
+  const int port = server.bind();
+  std::thread http([&] { server.run(); });
+  const std::string name = f.model.substr(f.model.find_last_of('/') + 1);
+  std::printf("model %s, prompt %d, gen %d, max-seqs %d\n", name.c_str(), f.n_prompt, f.n_gen, eo.scheduler.max_seqs);
+  std::printf("%11s %14s %10s %10s %10s %10s %8s\n", "concurrency", "gen tok/s", "TTFT p50", "TTFT p99", "ITL p50",
+              "ITL p99", "speedup");
+  run_level(f, engine, port, 1, false);  // warm-up
+  double base = 0;
+  for (int c : f.concurrency) {
+    const Level l = run_level(f, engine, port, c, false);
+    if (c == f.concurrency.front()) base = l.tps / c;
+    std::printf("%11d %14.1f %8.1fms %8.1fms %8.2fms %8.2fms %7.2fx%s\n", c, l.tps, l.ttft50, l.ttft99, l.itl50,
+                l.itl99, base > 0 ? l.tps / base : 0.0, l.failed ? " (some requests failed)" : "");
+    std::fflush(stdout);
+  }
+  // Structured output: the constraint's share of each token (mask + advance), json_object, one stream.
+  const runtime::SchedulerStats& st = engine.scheduler().stats();
+  const int64_t n0 = st.constrained_tokens, ns0 = st.constraint_ns;
+  const Level lc = run_level(f, engine, port, 1, true);
+  const int64_t n1 = st.constrained_tokens - n0, ns1 = st.constraint_ns - ns0;
+  std::printf("json_object, 1 stream: %.1f tok/s, constraint %.1f us/token over %lld tokens (ITL p50 %.2fms)\n",
+              lc.tps, n1 > 0 ? double(ns1) / double(n1) / 1000.0 : 0.0, static_cast<long long>(n1), lc.itl50);
+  server.stop(false);
+  http.join();
+}
+
+CLI::App* bench_group(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    if (sub->get_name() == "bench") return sub;
+  CLI::App* b = app.add_subcommand("bench", "Measure throughput of slm's hot paths");
+  b->require_subcommand(1);
+  return b;
+}
+
+}  // namespace
+
+void register_bench_serve(CLI::App& app) {
+  auto f = std::make_shared<BenchServeFlags>();
+  CLI::App* cmd = bench_group(app)->add_subcommand("serve", "Server throughput and latency under concurrent streams");
+  cmd->add_option("-m,--model", f->model, "GGUF model")->required();
+  cmd->add_option("--concurrency", f->concurrency, "concurrent streams per level (1,4,16,64)")->delimiter(',');
+  cmd->add_option("--prompt", f->n_prompt, "prompt tokens per request");
+  cmd->add_option("--gen", f->n_gen, "generated tokens per request");
+  cmd->add_option("--max-seqs", f->max_seqs, "scheduler slots (0 = the highest concurrency)");
+  cmd->add_option("--step-tokens", f->step_tokens, "rows per batched step");
+  cmd->add_option("--kv-type", f->kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}));
+  cmd->callback([f] { bench(*f); });
+}
+
+}  // namespace slm::cli
