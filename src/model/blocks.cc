@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/parallel.h"
+#include "model/observe.h"
 
 namespace slm::model {
 
@@ -107,6 +108,9 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
                      const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s) {
   const size_t n = batch.size(), hd = size_t(cfg.head_dim);
   const size_t qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim());
+  observe_matmul_input(L.wq, s.xn, int64_t(n));
+  observe_matmul_input(L.wk, s.xn, int64_t(n));
+  observe_matmul_input(L.wv, s.xn, int64_t(n));
   kernels::matmul_parallel(k, L.wq, s.xn, int64_t(n), s.q);  // q: (n, q_dim)
   kernels::matmul_parallel(k, L.wk, s.xn, int64_t(n), s.k);  // k: (n, kv_dim)
   kernels::matmul_parallel(k, L.wv, s.xn, int64_t(n), s.v);  // v: (n, kv_dim)
@@ -138,11 +142,14 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
                   scores, std::span(s.att).subspan(r * qd + h * hd, hd));
     }
   });
+  observe_matmul_input(L.wo, s.att, int64_t(n));
   kernels::matmul_parallel(k, L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
 }
 
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s) {
   const int64_t n = int64_t(s.xn.size() / size_t(cfg.dim));
+  observe_matmul_input(L.w_gate, s.xn, n);
+  observe_matmul_input(L.w_up, s.xn, n);
   kernels::matmul_parallel(k, L.w_gate, s.xn, n, s.gate);  // gate, up: (n, ffn)
   kernels::matmul_parallel(k, L.w_up, s.xn, n, s.up);
   if (cfg.act == Activation::gelu_tanh) {
@@ -150,6 +157,7 @@ void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const Layer
   } else {
     k.silu_mul(s.gate, s.up, s.gate);
   }
+  observe_matmul_input(L.w_down, s.gate, n);
   kernels::matmul_parallel(k, L.w_down, s.gate, n, s.o);  // o: (n, dim)
 }
 
