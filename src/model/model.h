@@ -97,6 +97,10 @@ class Model {
   // The GGUF the model came from (for tokenizer metadata), or null for a llama2.c .bin.
   const gguf::File* gguf() const;
   const Weights& weights() const { return *weights_; }
+  // Applies a llama.cpp GGUF LoRA adapter (general.type=adapter) at every projection it names, as
+  // y += scale * alpha / rank * B (A x); several may be added. Defined in model/lora.cc. Throws slm::Error
+  // for a file that is not an adapter or does not match the model's shapes.
+  void add_lora(const std::string& path, float scale = 1.0f);
 
   KvCache make_cache(KvCacheOptions opt = {}) const { return KvCache(cfg_, opt); }
 
@@ -118,6 +122,7 @@ class Model {
   const ArchSpec* arch_ = nullptr;  // null for llama2.c checkpoints (the shared decoder)
   std::unique_ptr<LoadedFile> file_;
   std::unique_ptr<Weights> weights_;
+  std::vector<std::shared_ptr<const void>> adapters_;  // storage behind the LoRA views in weights_
 };
 
 }  // namespace slm::model

@@ -16,6 +16,14 @@ namespace slm::model {
 
 using kernels::MatView;
 
+// One LoRA adapter on one projection: y += scale * B (A x). a: (rank, in), b: (out, rank), F32 views into
+// storage the Model keeps (model/lora.h).
+struct LoraMat {
+  MatView a, b;
+  float scale = 1.0f;
+};
+enum LoraSite { kLoraQ, kLoraK, kLoraV, kLoraO, kLoraGate, kLoraUp, kLoraDown, kLoraSites };
+
 struct LayerWeights {
   std::vector<float> attn_norm, ffn_norm;
   std::vector<float> post_attn_norm, post_ffn_norm;  // gemma2
@@ -23,6 +31,7 @@ struct LayerWeights {
   std::vector<float> bq, bk, bv;                     // qwen2
   MatView wq, wk, wv, wo;                            // wq: (q_dim, dim), wk/wv: (kv_dim, dim), wo: (dim, q_dim)
   MatView w_gate, w_up, w_down;                      // gate/up: (ffn, dim), down: (dim, ffn)
+  std::vector<LoraMat> lora[kLoraSites];             // adapters per projection (usually none)
 };
 
 struct Weights {

@@ -5,9 +5,12 @@
 #include <fstream>
 
 #include "common/testdata.h"
+#include "core/error.h"
 #include "core/thread_pool.h"
+#include "io/gguf.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
+#include "train/export.h"
 #include "train/trainer.h"
 
 namespace slm::train {
@@ -55,6 +58,46 @@ TEST(StoriesLora, LearnsANewPattern) {
   EXPECT_EQ(before.find("blue blue moon"), std::string::npos) << before;
   EXPECT_NE(after.find("blue blue moon"), std::string::npos) << after;
   EXPECT_LT(evaluate(net, eval_data), 0.25 * eval_before);
+  // The GGUF adapter applied at the inference engine's matmul sites gives the training graph's logits.
+  write_gguf_adapter(net, tmp.file("adapter.gguf"));
+  model::Model m2 = model::Model::load(path.string());
+  m2.add_lora(tmp.file("adapter.gguf"));
+  const std::vector<int32_t> ids = tok.encode("Tom said the magic word: blue");
+  const std::vector<float> want = net.logits(ids);
+  auto kv = m2.make_cache({.n_ctx = 64, .type = model::KvType::f32});
+  const std::vector<float> got = m2.prefill(ids, kv, 0, true);
+  ASSERT_EQ(got.size(), want.size());
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < got.size(); ++i) err += (got[i] - want[i]) * (got[i] - want[i]), ref += want[i] * want[i];
+  EXPECT_LT(err / ref, 1e-4);
+}
+
+TEST(StoriesData, MasksPromptsAndReportsBadRecords) {
+  const auto dir = testing::testdata_dir();
+  if (dir.empty()) GTEST_SKIP() << "../shared/testdata is absent";
+  const auto path = dir / "models/stories260K/stories260K.gguf";
+  const gguf::File g = gguf::File::open(path.string());
+  const tok::Tokenizer tok = tok::Tokenizer::from_gguf(g);
+  testing::TempDir tmp;
+  {
+    std::ofstream f(tmp.file("d.jsonl"));
+    f << "{\"prompt\": \"Once\", \"completion\": \" upon\"}\n\nnot json\n{\"other\": 1}\n{\"text\": \"The cat.\"}\n";
+  }
+  const Dataset d = load_data(tmp.file("d.jsonl"), tok, {.seq_len = 32});
+  ASSERT_EQ(d.seqs.size(), 2u);
+  EXPECT_EQ(d.n_skipped, 2u);
+  ASSERT_EQ(d.problems.size(), 2u);
+  EXPECT_NE(d.problems[0].find("d.jsonl:3:"), std::string::npos) << d.problems[0];
+  EXPECT_NE(d.problems[1].find("d.jsonl:4:"), std::string::npos) << d.problems[1];
+  // Prompt tokens carry no loss; completion tokens and EOS do.
+  const std::vector<int32_t> prompt = tok.encode("Once", {.add_special = false});
+  const std::vector<int32_t> comp = tok.encode(" upon", {.add_special = false});
+  const Sequence& s = d.seqs[0];
+  const size_t bos = tok.add_bos() ? 1 : 0;
+  ASSERT_EQ(s.tokens.size(), bos + prompt.size() + comp.size());
+  for (size_t i = 0; i < s.weights.size(); ++i) EXPECT_EQ(s.weights[i], i + 1 >= bos + prompt.size() ? 1.0f : 0.0f) << i;
+  EXPECT_EQ(s.targets.back(), tok.eos());
+  EXPECT_THROW(load_data(tmp.file("d.jsonl"), tok, {.seq_len = 32, .strict = true}), Error);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ struct RunFlags : GenFlags {
   int n_predict = 128;
   bool ids = false, no_bos = false, json = false;
   int n_logprobs = -1;
+  std::vector<std::string> loras;  // FILE[:scale]
 };
 
 std::vector<int32_t> prompt_ids(const RunFlags& f, const std::optional<tok::Tokenizer>& tok) {
@@ -46,7 +47,18 @@ nlohmann::json to_json(const std::vector<runtime::Sampled>& lps) {
 }
 
 void run(RunFlags& f) {
-  const model::Model model = model::Model::load(f.model);
+  model::Model model = model::Model::load(f.model);
+  for (const std::string& spec : f.loras) {  // FILE[:scale]
+    const size_t colon = spec.rfind(':');
+    float scale = 1.0f;
+    std::string path = spec;
+    if (colon != std::string::npos && colon + 1 < spec.size() &&
+        spec.find_first_not_of("0123456789.-+eE", colon + 1) == std::string::npos) {
+      scale = std::stof(spec.substr(colon + 1));
+      path = spec.substr(0, colon);
+    }
+    model.add_lora(path, scale);
+  }
   const std::optional<tok::Tokenizer> tok = runtime::load_tokenizer(model, f.tokenizer);
   runtime::GenerationRequest req;
   req.prompt = prompt_ids(f, tok);
@@ -111,6 +123,7 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--no-bos", f->no_bos, "do not start the prompt with BOS");
   cmd->add_flag("--json", f->json, "print one JSON object: text, ids, timings");
   cmd->add_option("--logprobs", f->n_logprobs, "with --json: log-probabilities with N alternatives per token");
+  cmd->add_option("--lora", f->loras, "GGUF LoRA adapter FILE[:scale] (repeatable), applied at the matmul site");
   cmd->callback([f] { run(*f); });
 }
 
