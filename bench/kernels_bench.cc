@@ -1,0 +1,67 @@
+// Matrix-vector and matrix-matrix speed of each compiled kernel table for the weight types of the
+// benchmark models (single thread): the kernel lab behind `slm bench`. Bytes/s counts weight bytes.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "quant/quant.h"
+
+namespace {
+
+using namespace slm;
+using namespace slm::kernels;
+
+struct Weights {
+  std::vector<uint8_t> bytes;
+  MatView view;
+};
+
+Weights make(DType t, int64_t rows, int64_t cols) {
+  Rng rng(3);
+  const std::vector<float> f = rng.normal(size_t(rows * cols), 0.02f);
+  Weights w;
+  w.bytes.resize(row_bytes(t, cols) * size_t(rows));
+  quant::quantize_parallel(t, f.data(), w.bytes.data(), rows, cols, nullptr, 0);
+  w.view = MatView{t, w.bytes.data(), rows, cols, row_bytes(t, cols)};
+  return w;
+}
+
+// args: isa, dtype id, tokens n. Rows x cols = 2048 x 2048 (Llama-3.2-1B's attention projections).
+void BM_MatmulRows(benchmark::State& st) {
+  const CpuKernels* k = cpu_kernels_for(Isa(st.range(0)));
+  if (!k || !k->matmul_rows) {
+    st.SkipWithError("table not available");
+    return;
+  }
+  const DType t = DType(st.range(1));
+  const int64_t n = st.range(2), rows = 2048, cols = 2048;
+  const Weights w = make(t, rows, cols);
+  Rng rng(4);
+  const std::vector<float> x = rng.normal(size_t(n * cols));
+  std::vector<uint8_t> xa(std::max<size_t>(1, k->act_bytes(t, cols) * size_t(n)));
+  std::vector<float> y(size_t(n * rows));
+  for (auto _ : st) {
+    for (int64_t i = 0; i < n; ++i)
+      k->prepare_act(t, x.data() + i * cols, cols, xa.data() + size_t(i) * k->act_bytes(t, cols));
+    k->matmul_rows(w.view, x.data(), xa.data(), n, 0, rows, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(w.bytes.size()));
+  st.counters["GFLOP/s"] = benchmark::Counter(double(2 * rows * cols * n) * double(st.iterations()),
+                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.SetLabel(std::string(isa_name(k->isa)) + " " + std::string(quant::type_name(t)));
+}
+
+void args(benchmark::internal::Benchmark* b) {
+  for (Isa isa : {Isa::avx2, Isa::avx512})
+    for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K})
+      for (int64_t n : {1, 64}) b->Args({int64_t(isa), int64_t(t), n});
+}
+
+BENCHMARK(BM_MatmulRows)->Apply(args)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
