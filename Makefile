@@ -3,6 +3,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 300
+# Clones at different paths share compiler-cache entries (paths under the checkout are made relative).
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all bootstrap configure build test demo fuzz bench clean
 
