@@ -31,6 +31,7 @@ struct ClientResult {
   std::vector<double> itl;
   int tokens = 0;
   bool ok = false;
+  std::string why;  // for a failed request: the HTTP status or client error
 };
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -76,6 +77,7 @@ ClientResult stream_one(int port, const json& body) {
   };
   auto res = c.send(req);
   r.ok = res && res->status == 200;
+  if (!r.ok) r.why = res ? fmt::format("HTTP {}", res->status) : httplib::to_string(res.error());
   return r;
 }
 
@@ -101,6 +103,7 @@ json request_body(const BenchServeFlags& f, const serve::Engine& e, int client, 
 struct Level {
   double tps = 0, ttft50 = 0, ttft99 = 0, itl50 = 0, itl99 = 0;
   int tokens = 0, failed = 0;
+  std::string why;
 };
 
 Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, bool constrained) {
@@ -114,7 +117,7 @@ Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, boo
   Level l;
   std::vector<double> ttft, itl;
   for (const ClientResult& r : res) {
-    if (!r.ok) ++l.failed;
+    if (!r.ok) ++l.failed, l.why = r.why;
     l.tokens += r.tokens;
     ttft.push_back(r.ttft);
     itl.insert(itl.end(), r.itl.begin(), r.itl.end());
@@ -156,7 +159,8 @@ void bench(const BenchServeFlags& f) {
     const Level l = run_level(f, engine, port, c, false);
     if (c == f.concurrency.front()) base = l.tps / c;
     std::printf("%11d %14.1f %8.1fms %8.1fms %8.2fms %8.2fms %7.2fx%s\n", c, l.tps, l.ttft50, l.ttft99, l.itl50,
-                l.itl99, base > 0 ? l.tps / base : 0.0, l.failed ? " (some requests failed)" : "");
+                l.itl99, base > 0 ? l.tps / base : 0.0,
+                l.failed ? fmt::format(" ({} failed: {})", l.failed, l.why).c_str() : "");
     std::fflush(stdout);
   }
   // Structured output: the constraint's share of each token (mask + advance), json_object, one stream.
