@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   slm::cli::register_train(app);
   slm::cli::register_eval(app);
   slm::cli::register_data(app);
+  slm::cli::register_imatrix(app);
+  slm::cli::register_quant_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
