@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/parallel.h"
+#include "model/lora.h"
 #include "model/observe.h"
 
 namespace slm::model {
@@ -114,6 +115,9 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
   kernels::matmul_parallel(k, L.wq, s.xn, int64_t(n), s.q);  // q: (n, q_dim)
   kernels::matmul_parallel(k, L.wk, s.xn, int64_t(n), s.k);  // k: (n, kv_dim)
   kernels::matmul_parallel(k, L.wv, s.xn, int64_t(n), s.v);  // v: (n, kv_dim)
+  lora_apply(k, L.lora[kLoraQ], s.xn, int64_t(n), s.q);
+  lora_apply(k, L.lora[kLoraK], s.xn, int64_t(n), s.k);
+  lora_apply(k, L.lora[kLoraV], s.xn, int64_t(n), s.v);
   add_bias(s.q, L.bq);
   add_bias(s.k, L.bk);
   add_bias(s.v, L.bv);
@@ -144,6 +148,7 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
   });
   observe_matmul_input(L.wo, s.att, int64_t(n));
   kernels::matmul_parallel(k, L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
+  lora_apply(k, L.lora[kLoraO], s.att, int64_t(n), s.o);
 }
 
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s) {
@@ -152,6 +157,8 @@ void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const Layer
   observe_matmul_input(L.w_up, s.xn, n);
   kernels::matmul_parallel(k, L.w_gate, s.xn, n, s.gate);  // gate, up: (n, ffn)
   kernels::matmul_parallel(k, L.w_up, s.xn, n, s.up);
+  lora_apply(k, L.lora[kLoraGate], s.xn, n, s.gate);
+  lora_apply(k, L.lora[kLoraUp], s.xn, n, s.up);
   if (cfg.act == Activation::gelu_tanh) {
     k.gelu_tanh_mul(s.gate, s.up, s.gate);
   } else {
@@ -159,6 +166,7 @@ void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const Layer
   }
   observe_matmul_input(L.w_down, s.gate, n);
   kernels::matmul_parallel(k, L.w_down, s.gate, n, s.o);  // o: (n, dim)
+  lora_apply(k, L.lora[kLoraDown], s.gate, n, s.o);
 }
 
 }  // namespace slm::model
