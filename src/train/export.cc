@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "quant/quant.h"
 
 namespace slm::train {
 namespace {
@@ -109,6 +110,39 @@ void write_gguf_adapter(const Net<float>& net, const std::string& path) {
       w.add_tensor(a.b.name, DType::F32, {a.b.cols, a.b.rows}, bytes(a.b.w));
     }
   w.write(path);
+}
+
+void merge_gguf_adapter(Net<float>& net, const std::string& path, float scale) {
+  const gguf::File f = gguf::File::open(path);
+  if (f.get_string("general.type").value_or("") != "adapter" || f.get_string("adapter.type").value_or("") != "lora")
+    fail("[merge] {}: not a LoRA adapter", path);
+  const double alpha = f.get_float("adapter.lora.alpha").value_or(0.0);
+  auto read = [&](const gguf::TensorInfo& t) {
+    std::vector<float> v(size_t(t.n_elements()));
+    if (!quant::can_dequantize(t.type)) fail("[merge] {}: '{}' has an unreadable type", path, t.name);
+    quant::dequantize(t.type, f.tensor_data(t).data(), v.data(), t.n_elements());
+    return v;
+  };
+  int merged = 0;
+  for (Layer<float>& L : net.layers)
+    for (Tensor<float>& w : L.w) {
+      const gguf::TensorInfo* ta = f.find_tensor(w.name + ".lora_a");
+      const gguf::TensorInfo* tb = f.find_tensor(w.name + ".lora_b");
+      if (!ta && !tb) continue;
+      if (!ta || !tb || ta->ne.size() != 2 || tb->ne.size() != 2 || ta->ne[0] != w.cols || tb->ne[1] != w.rows ||
+          tb->ne[0] != ta->ne[1])
+        fail("[merge] {}: '{}' adapter shapes do not match the {} x {} weight", path, w.name, w.rows, w.cols);
+      const int64_t r = ta->ne[1];
+      const std::vector<float> a = read(*ta), b = read(*tb);  // a: (r, in), b: (out, r)
+      const float s = float(alpha != 0 ? scale * alpha / double(r) : scale);
+      for (int64_t o = 0; o < w.rows; ++o)
+        for (int64_t k = 0; k < r; ++k) {
+          const float c = s * b[size_t(o * r + k)];
+          for (int64_t i = 0; i < w.cols; ++i) w.w[size_t(o * w.cols + i)] += c * a[size_t(k * w.cols + i)];
+        }
+      ++merged;
+    }
+  if (merged == 0) fail("[merge] {}: no adapter tensors match the model", path);
 }
 
 void write_gguf_model(const Net<float>& net, const gguf::File* base, const std::string& path) {

@@ -24,6 +24,9 @@ void write_gguf_adapter(const Net<float>& net, const std::string& path);
 // The full model as GGUF (F32 matrices): metadata copied from `base` (when given) else from the config.
 void write_gguf_model(const Net<float>& net, const gguf::File* base, const std::string& path);
 
+// Adds scale * alpha / rank * B A of every adapter in a GGUF LoRA file into the base tensors of `net`.
+void merge_gguf_adapter(Net<float>& net, const std::string& path, float scale = 1.0f);
+
 // Inverse of the llama GGUF q/k row permutation for a (rows, cols) matrix with rows = n_heads * head_dim.
 std::vector<float> unpermute_rows(const std::vector<float>& w, int64_t rows, int64_t cols, int n_heads);
 
