@@ -23,6 +23,8 @@ void register_chat_template(CLI::App& app);
 void register_serve(CLI::App& app);  // serve
 void register_quantize(CLI::App& app);  // quantize
 void register_train(CLI::App& app);  // train
+void register_eval(CLI::App& app);   // eval
+void register_data(CLI::App& app);   // data spam|dedup|split|decontam
 void register_merge(CLI::App& app);  // merge
 void register_eval(CLI::App& app);   // eval
 void register_data(CLI::App& app);   // data spam|dedup|split|decontam

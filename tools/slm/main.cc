@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   slm::cli::register_serve(app);
   slm::cli::register_quantize(app);
   slm::cli::register_train(app);
+  slm::cli::register_eval(app);
+  slm::cli::register_data(app);
   slm::cli::register_merge(app);
   slm::cli::register_eval(app);
   slm::cli::register_data(app);

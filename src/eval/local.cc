@@ -1,0 +1,138 @@
+// Local GGUF candidates: label tasks by constrained choice over the labels, others by greedy generation.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include "core/error.h"
+#include "eval/candidate.h"
+#include "model/model.h"
+#include "runtime/generate.h"
+#include "runtime/sampling.h"
+#include "runtime/text.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace slm::eval {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class LocalCandidate : public Candidate {
+ public:
+  LocalCandidate(const TaskContract& t, const std::string& path)
+      : task_(t), name_(std::filesystem::path(path).filename().string()), model_(model::Model::load(path)) {
+    auto tok = runtime::load_tokenizer(model_, "");
+    if (!tok) fail("[eval] model '{}' has no tokenizer", path);
+    tok_.emplace(std::move(*tok));
+    if (!tok_->chat_template().empty() && model_.gguf()) tmpl_.emplace(ChatTemplate::from_gguf(*model_.gguf()));
+    end_ = tok_->eot() != tok::kNoToken ? tok_->eot() : tok_->eos();
+  }
+
+  std::string name() const override { return name_; }
+  std::string kind() const override { return "local"; }
+
+  Prediction predict(const std::string& input) override {
+    const auto t0 = Clock::now();
+    Prediction p;
+    try {
+      const std::string prompt = render(input);
+      p = task_.kind == OutputKind::label ? choose(prompt) : generate(prompt);
+    } catch (const Error& e) {
+      p.error = e.what();
+    }
+    p.latency_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    return p;
+  }
+
+ private:
+  std::string render(const std::string& input) const {
+    if (!tmpl_) return input + "\n";
+    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+    if (!task_.system.empty()) msgs.push_back({{"role", "system"}, {"content", task_.system}});
+    msgs.push_back({{"role", "user"}, {"content", input}});
+    return tmpl_->render(msgs, true);
+  }
+
+  std::vector<int32_t> encode(const std::string& text) const {
+    const bool has_bos = tmpl_ && tmpl_->bos_token() && text.starts_with(*tmpl_->bos_token());
+    return tok_->encode(text, {.add_special = !has_bos, .parse_special = true});
+  }
+
+  Prediction choose(const std::string& prompt) {
+    const std::vector<int32_t> ptoks = encode(prompt);
+    // Each label tokenised together with the prompt; the shared prompt is the shortest common prefix.
+    std::vector<std::vector<int32_t>> full;
+    size_t common = ptoks.size();
+    for (const std::string& l : task_.labels) {
+      full.push_back(encode(prompt + l));
+      size_t c = 0;
+      while (c < ptoks.size() && c < full.back().size() && full.back()[c] == ptoks[c]) ++c;
+      common = std::min(common, c);
+    }
+    if (common == 0) fail("[eval] the prompt has no tokens shared by every label continuation");
+    std::vector<std::vector<int32_t>> seqs;
+    for (auto& f : full) {
+      seqs.emplace_back(f.begin() + ptrdiff_t(common), f.end());
+      if (end_ != tok::kNoToken) seqs.back().push_back(end_);
+    }
+    const size_t nv = size_t(model_.n_vocab());
+    model::KvCache kv = model_.make_cache({.n_seq = 1, .n_ctx = 0, .type = model::KvType::f32});
+    const std::span<const int32_t> head(ptoks.data(), common);
+    if (head.size() + 64 > size_t(kv.n_ctx())) fail("[eval] prompt of {} tokens does not fit the context", head.size());
+    const std::vector<float> last = model_.prefill(head, kv, 0, false);
+    std::vector<std::vector<std::vector<float>>> rows(seqs.size());
+    int n_scored = 0;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      rows[i].push_back(last);
+      if (seqs[i].size() > 1) {
+        kv.truncate(0, int(common));
+        const std::span<const int32_t> cont(seqs[i].data(), seqs[i].size() - 1);
+        const std::vector<float> all = model_.prefill(cont, kv, 0, true);
+        for (size_t j = 0; j < cont.size(); ++j) rows[i].emplace_back(all.begin() + ptrdiff_t(j * nv), all.begin() + ptrdiff_t((j + 1) * nv));
+        n_scored += int(cont.size());
+      }
+    }
+    Prediction p;
+    p.probs = choice_probabilities(seqs, rows);
+    p.label = int(std::max_element(p.probs.begin(), p.probs.end()) - p.probs.begin());
+    p.output = task_.labels[size_t(p.label)];
+    p.prompt_tokens = int(common);
+    p.completion_tokens = int(seqs[size_t(p.label)].size());
+    return p;
+  }
+
+  Prediction generate(const std::string& prompt) {
+    if (!gen_) gen_.emplace(model_, runtime::GeneratorOptions{});
+    runtime::GenerationRequest req;
+    req.prompt = encode(prompt);
+    req.sampling = runtime::greedy_params();
+    req.max_tokens = task_.serving.max_tokens;
+    req.stop_tokens = runtime::eog_tokens(*tok_);
+    const runtime::GenerationResult r = gen_->generate(req, runtime::tokenizer_decoder(*tok_, false));
+    Prediction p;
+    p.output = r.text;
+    p.prompt_tokens = r.n_prompt;
+    p.completion_tokens = int(r.tokens.size());
+    return p;
+  }
+
+  const TaskContract& task_;
+  std::string name_;
+  model::Model model_;
+  std::optional<tok::Tokenizer> tok_;
+  std::optional<ChatTemplate> tmpl_;
+  std::optional<runtime::Generator> gen_;
+  int32_t end_ = tok::kNoToken;
+};
+
+}  // namespace
+
+std::unique_ptr<Candidate> make_local_candidate(const TaskContract& t, const std::string& model_path,
+                                                const std::string& lora_path) {
+  if (!lora_path.empty())
+    fail("[eval] --lora {}: adapters are not applied at inference yet; evaluate the merged GGUF instead", lora_path);
+  return std::make_unique<LocalCandidate>(t, model_path);
+}
+
+}  // namespace slm::eval
