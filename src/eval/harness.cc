@@ -131,9 +131,11 @@ void decide(EvalReport& r) {
     r.verdict = fmt::format("Yes: {} meets the quality bar (macro-F1 {:.3f}); {} does not.", best->name, best->primary(), b);
   } else if (has_bar) {
     r.needs_lm = best->primary() > base->primary();
-    r.verdict = fmt::format("Not yet: no candidate meets the quality bar; best is {} (macro-F1 {:.3f}) against {}.",
-                            best->primary() > base->primary() ? best->name : std::string("the baseline"),
-                            std::max(best->primary(), base->primary()), b);
+    r.verdict = best->primary() > base->primary()
+                    ? fmt::format("Not yet: no candidate meets the quality bar; {} (macro-F1 {:.3f}) beats {}.", best->name,
+                                  best->primary(), b)
+                    : fmt::format("Not yet: no candidate meets the quality bar; {} is ahead of the best model {} "
+                                  "(macro-F1 {:.3f}).", b, best->name, best->primary());
   } else {
     r.needs_lm = best->primary() > base->primary() + 0.02;
     r.verdict = r.needs_lm ? fmt::format("Yes: {} beats {} by {:.3f} macro-F1 (no quality bar set).", best->name, b,

@@ -1,5 +1,6 @@
 // `slm data`: building task data sets: the SpamAssassin corpus to train/eval JSONL (parse, dedup, split,
 // decontaminate), and the single steps (dedup, split, decontam) on any JSONL/CSV file.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -71,6 +72,14 @@ void register_spam(CLI::App* data) {
     rows = pick(rows, d.keep);
     const data::Split s = data::split_indices(column(rows, "label"), rows.size(), o->fraction, o->seed);
     std::vector<data::Row> train = pick(rows, s.train), eval = pick(rows, s.eval);
+    // Files in a seeded mixed order (not grouped by folder), so that `slm eval --limit N` sees both labels.
+    auto mixed = [&](std::vector<data::Row>& v) {
+      std::sort(v.begin(), v.end(), [&](const data::Row& a, const data::Row& b) {
+        return data::hash_text(std::to_string(o->seed) + a["id"].get<std::string>()) <
+               data::hash_text(std::to_string(o->seed) + b["id"].get<std::string>());
+      });
+    };
+    mixed(train), mixed(eval);
     const auto leak = data::contaminated(column(train, "text"), column(eval, "text"), {.threshold = o->threshold});
     if (!leak.empty()) fail("[data] {} held-out mails are near-duplicates of train mails after dedup", leak.size());
     std::filesystem::create_directories(o->out);
