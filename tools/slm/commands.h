@@ -26,8 +26,6 @@ void register_train(CLI::App& app);  // train
 void register_eval(CLI::App& app);   // eval
 void register_data(CLI::App& app);   // data spam|dedup|split|decontam
 void register_merge(CLI::App& app);  // merge
-void register_eval(CLI::App& app);   // eval
-void register_data(CLI::App& app);   // data spam|dedup|split|decontam
 void register_bench_train(CLI::App& app);  // bench train
 void register_imatrix(CLI::App& app);  // imatrix
 void register_quant_report(CLI::App& app);  // quant-report

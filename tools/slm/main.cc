@@ -30,8 +30,6 @@ int main(int argc, char** argv) {
   slm::cli::register_eval(app);
   slm::cli::register_data(app);
   slm::cli::register_merge(app);
-  slm::cli::register_eval(app);
-  slm::cli::register_data(app);
   slm::cli::register_imatrix(app);
   slm::cli::register_quant_report(app);
   try {
