@@ -2,6 +2,8 @@
 // Unicode whitespace, case mapping, repr and JSON string escaping).
 #pragma once
 
+#include "core/utf8.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,7 +13,7 @@ namespace slm::jinja::text {
 
 // Decodes UTF-8 to codepoints; invalid bytes decode to U+FFFD one byte at a time.
 std::vector<char32_t> decode(std::string_view s);
-void append_utf8(std::string& out, char32_t cp);
+inline void append_utf8(std::string& out, char32_t cp) { ::slm::utf8_append(out, cp); }
 std::string encode(const std::vector<char32_t>& cps);
 size_t codepoint_count(std::string_view s);
 // Decodes the codepoint at byte `i` (U+FFFD for an invalid byte); returns its length in bytes (>= 1).

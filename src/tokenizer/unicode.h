@@ -1,6 +1,8 @@
 // UTF-8 helpers and Unicode properties for the tokenizers, all derived from utf8proc (no local tables).
 #pragma once
 
+#include "core/utf8.h"
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -15,7 +17,7 @@ int utf8_decode(std::string_view s, size_t i, char32_t* cp);
 inline int utf8_lead_len(uint8_t c) {
   return c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 1;
 }
-void utf8_append(std::string& out, char32_t cp);
+using ::slm::utf8_append;
 // True when every byte of s belongs to a well-formed UTF-8 sequence.
 bool utf8_valid(std::string_view s);
 // s with each ill-formed byte replaced by U+FFFD.

@@ -3,6 +3,8 @@
 // string characters) that regex and schema compilation share.
 #pragma once
 
+#include "core/utf8.h"
+
 #include <bitset>
 #include <cstdint>
 #include <memory>
@@ -88,6 +90,6 @@ ExprPtr ir_utf8(const CodepointSet& s);
 ExprPtr ir_json_char(const CodepointSet& s);
 
 // Appends the UTF-8 encoding of cp (a scalar value) to out.
-void utf8_append(std::string& out, uint32_t cp);
+using ::slm::utf8_append;
 
 }  // namespace slm::constrained
