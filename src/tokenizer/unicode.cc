@@ -128,7 +128,12 @@ char32_t base_cp(char32_t c) {
   return n >= 1 ? char32_t(buf[0]) : c;
 }
 
-std::string fold_to_base(std::string_view s) {
+namespace {
+
+// Rewrites s one code point at a time: emit(out, cp, raw) appends what cp (whose bytes are raw) becomes;
+// bytes that are not valid UTF-8 are copied unchanged.
+template <typename Emit>
+std::string rewrite_code_points(std::string_view s, Emit emit) {
   std::string out;
   out.reserve(s.size());
   char32_t cp;
@@ -138,43 +143,26 @@ std::string fold_to_base(std::string_view s) {
       out += s[i++];
       continue;
     }
-    utf8_append(out, base_cp(cp));
-    i += n;
+    emit(out, cp, s.substr(i, size_t(n)));
+    i += size_t(n);
   }
   return out;
+}
+
+}  // namespace
+
+std::string fold_to_base(std::string_view s) {
+  return rewrite_code_points(s, [](std::string& out, char32_t cp, std::string_view) { utf8_append(out, base_cp(cp)); });
 }
 
 std::string to_lower(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  char32_t cp;
-  for (size_t i = 0; i < s.size();) {
-    const int n = utf8_decode(s, i, &cp);
-    if (n == 0) {
-      out += s[i++];
-      continue;
-    }
-    utf8_append(out, lower_cp(cp));
-    i += n;
-  }
-  return out;
+  return rewrite_code_points(s, [](std::string& out, char32_t cp, std::string_view) { utf8_append(out, lower_cp(cp)); });
 }
 
 std::string strip_accents(std::string_view s) {
-  const std::string d = normalize(s, NormalForm::nfd);
-  std::string out;
-  out.reserve(d.size());
-  char32_t cp;
-  for (size_t i = 0; i < d.size();) {
-    const int n = utf8_decode(d, i, &cp);
-    if (n == 0) {
-      out += d[i++];
-      continue;
-    }
-    if (!is_mark_nonspacing(cp)) out.append(d, i, n);
-    i += n;
-  }
-  return out;
+  return rewrite_code_points(normalize(s, NormalForm::nfd), [](std::string& out, char32_t cp, std::string_view raw) {
+    if (!is_mark_nonspacing(cp)) out.append(raw);
+  });
 }
 
 bool is_letter(char32_t c) {

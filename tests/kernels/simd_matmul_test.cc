@@ -7,6 +7,7 @@
 
 #include "core/rng.h"
 #include "core/thread_pool.h"
+#include "common/nmse.h"
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
 #include "kernels/reference/reference.h"
@@ -16,12 +17,7 @@ namespace slm::kernels {
 namespace {
 
 double nmse(std::span<const float> want, std::span<const float> got) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    num += (double(want[i]) - got[i]) * (double(want[i]) - got[i]);
-    den += double(want[i]) * want[i];
-  }
-  return num / std::max(den, 1e-300);
+  return testing::nmse_vs(want, got);
 }
 
 std::vector<Isa> split_isas() {

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/nmse.h"
 #include "core/f16.h"
 #include "kernels/kernels.h"
 #include "quant/quant.h"
@@ -201,16 +202,8 @@ double engine_vs_reference_bound(const gguf::File& f) {
   return engine_vs_reference_bound(types);
 }
 
-double nmse(std::span<const float> a, std::span<const float> b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) num += (double(a[i]) - b[i]) * (double(a[i]) - b[i]), den += double(b[i]) * b[i];
-  return a.size() != b.size() ? INFINITY : num / std::max(den, 1e-300);
-}
-
-double nmse(std::span<const float> a, std::span<const double> b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) num += (a[i] - b[i]) * (a[i] - b[i]), den += b[i] * b[i];
-  return a.size() != b.size() ? INFINITY : num / std::max(den, 1e-300);
-}
+// Both overloads measure a against the reference b.
+double nmse(std::span<const float> a, std::span<const float> b) { return nmse_vs(b, a); }
+double nmse(std::span<const float> a, std::span<const double> b) { return nmse_vs(b, a); }
 
 }  // namespace slm::testing

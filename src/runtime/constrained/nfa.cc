@@ -181,16 +181,16 @@ class Builder {
     const Frag f{add(), add()};
     if (!a.live[a.start] || !b.live[b.start]) return f;
     std::map<std::pair<uint32_t, uint32_t>, uint32_t> ids;
-    std::vector<std::pair<uint32_t, uint32_t>> todo;
+    std::vector<std::pair<uint32_t, uint32_t>> pending;
     auto id_of = [&](uint32_t p, uint32_t q) {
       auto [it, fresh] = ids.emplace(std::pair{p, q}, 0);
-      if (fresh) it->second = add(), todo.push_back({p, q});
+      if (fresh) it->second = add(), pending.push_back({p, q});
       return it->second;
     };
     eps(f.start, id_of(a.start, b.start));
-    while (!todo.empty()) {
-      const auto [p, q] = todo.back();
-      todo.pop_back();
+    while (!pending.empty()) {
+      const auto [p, q] = pending.back();
+      pending.pop_back();
       const uint32_t s = ids[{p, q}];
       const Nfa::State& sa = a.states[p];
       const Nfa::State& sb = b.states[q];
