@@ -152,18 +152,19 @@ void bench(const BenchFlags& f) {
   }
 }
 
+}  // namespace
+
 CLI::App* bench_group(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
     if (sub->get_name() == "bench") return sub;
-  return app.add_subcommand("bench", "Measure throughput of slm's hot paths");
+  CLI::App* b = app.add_subcommand("bench", "Measure throughput of slm's hot paths");
+  b->require_subcommand(0, 1);  // `slm bench -m MODEL` runs the model benchmark
+  return b;
 }
-
-}  // namespace
 
 void register_bench_model(CLI::App& app) {
   auto f = std::make_shared<BenchFlags>();
   CLI::App* b = bench_group(app);
-  b->require_subcommand(0, 1);  // `slm bench -m MODEL` runs the model benchmark
   b->add_option("-m,--model", f->model, "GGUF model: prompt and generation tokens/s");
   b->add_option("-p,--n-prompt", f->n_prompt, "prompt lengths (comma-separated; 0 skips)")->delimiter(',');
   b->add_option("-n,--n-gen", f->n_gen, "generation lengths (comma-separated; 0 skips)")->delimiter(',');

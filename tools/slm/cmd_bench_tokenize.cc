@@ -136,14 +136,6 @@ void run(const BenchTokenizeFlags& f) {
   }
 }
 
-CLI::App* bench_group(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
-    if (sub->get_name() == "bench") return sub;
-  CLI::App* b = app.add_subcommand("bench", "Measure throughput of slm's hot paths");
-  b->require_subcommand(1);
-  return b;
-}
-
 }  // namespace
 
 void register_bench_tokenize(CLI::App& app) {

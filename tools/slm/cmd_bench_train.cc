@@ -64,14 +64,6 @@ void bench_one(const char* label, const model::ModelConfig& cfg, int rank, const
               double(f.steps) * f.seq_len / s, s / f.steps);
 }
 
-CLI::App* bench_group(CLI::App& app) {
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; }))
-    if (sub->get_name() == "bench") return sub;
-  CLI::App* b = app.add_subcommand("bench", "Measure throughput of slm's hot paths");
-  b->require_subcommand(1);
-  return b;
-}
-
 }  // namespace
 
 void register_bench_train(CLI::App& app) {

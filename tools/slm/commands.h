@@ -5,6 +5,9 @@
 
 namespace slm::cli {
 
+// The `bench` group every bench subcommand registers under (created on first use).
+CLI::App* bench_group(CLI::App& app);
+
 // Each register_* adds one subcommand (and its callback) to `app`.
 void register_inspect(CLI::App& app);
 void register_tokenize(CLI::App& app);  // tokenize, detokenize
