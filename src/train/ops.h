@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "train/gemm.h"
 
 namespace slm::train {
 
@@ -42,29 +43,21 @@ void axpy(T a, const T* x, T* y, int64_t n) {
 template <class T>
 void matmul_forward(ThreadPool* pool, const T* x, const T* w, const T* b, T* y, int64_t n, int64_t in,
                     int64_t out) {
-  parallel_rows(pool, n, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t o = 0; o < out; ++o) y[t * out + o] = dot(x + t * in, w + o * in, in) + (b ? b[o] : T(0));
-  });
+  gemm_nt(pool, n, out, in, x, in, w, in, y, out, false);
+  if (b)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t o = 0; o < out; ++o) y[t * out + o] += b[o];
 }
 
 // dx (n, in) += dy @ w; dw (out, in) += dy^T @ x; db (out) += sum_t dy. Null outputs are skipped.
 template <class T>
 void matmul_backward(ThreadPool* pool, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db, int64_t n,
                      int64_t in, int64_t out) {
-  if (dx)
-    parallel_rows(pool, n, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t o = 0; o < out; ++o) axpy(dy[t * out + o], w + o * in, dx + t * in, in);
-    });
-  if (dw || db)
-    parallel_rows(pool, out, [&](int64_t o0, int64_t o1) {
-      for (int64_t o = o0; o < o1; ++o)
-        for (int64_t t = 0; t < n; ++t) {
-          if (dw) axpy(dy[t * out + o], x + t * in, dw + o * in, in);
-          if (db) db[o] += dy[t * out + o];
-        }
-    });
+  if (dx) gemm_nn(pool, n, in, out, dy, out, w, in, dx, in);
+  if (dw) gemm_tn(pool, out, in, n, dy, out, x, in, dw, in);
+  if (db)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t o = 0; o < out; ++o) db[o] += dy[t * out + o];
 }
 
 // y = x * rstd * w per row; rstd (n) is kept for the backward.
