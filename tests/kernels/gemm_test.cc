@@ -1,0 +1,119 @@
+// Prefill-sized matmul_rows (n >= 16 tokens, the panel kernels where a table has them) of every compiled
+// ISA against the scalar reference and against the same table fed a few tokens at a time (the decode
+// kernels, with the same quantised activations): odd row counts, row ranges, column segments and tails.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "common/nmse.h"
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "kernels/reference/reference.h"
+#include "quant/quant.h"
+
+namespace slm::kernels {
+namespace {
+
+std::vector<Isa> split_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (const CpuKernels* k = cpu_kernels_for(isa); k && k->matmul_rows) out.push_back(isa);
+  return out;
+}
+
+bool float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+struct Mat {
+  MatView w;
+  std::vector<uint8_t> bytes;
+};
+
+double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
+
+Mat make_mat(Rng& rng, DType t, int64_t rows, int64_t cols) {
+  Mat m;
+  const std::vector<float> wf = rng.normal(size_t(rows * cols));
+  m.bytes.resize(row_bytes(t, cols) * size_t(rows));
+  quant::quantize(t, wf.data(), m.bytes.data(), rows, cols);
+  m.w = MatView{t, m.bytes.data(), rows, cols, row_bytes(t, cols)};
+  return m;
+}
+
+// matmul_rows over row pieces of `piece` rows and token groups of `tokens` tokens.
+std::vector<float> product(const CpuKernels& k, const MatView& w, const std::vector<float>& x, int64_t n,
+                           int64_t piece, int64_t tokens) {
+  const size_t row = k.act_bytes(w.type, w.cols);
+  std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
+  for (int64_t t = 0; t < n; ++t) k.prepare_act(w.type, x.data() + t * w.cols, w.cols, xa.data() + t * row);
+  std::vector<float> y(size_t(n * w.rows), std::nanf(""));
+  std::vector<float> part;
+  for (int64_t t0 = 0; t0 < n; t0 += tokens) {
+    const int64_t nt = std::min(tokens, n - t0);
+    part.assign(size_t(nt * w.rows), std::nanf(""));
+    for (int64_t r0 = 0; r0 < w.rows; r0 += piece)
+      k.matmul_rows(w, x.data() + t0 * w.cols, xa.data() + size_t(t0) * row, nt, r0, std::min(w.rows, r0 + piece),
+                    part.data());
+    std::copy(part.begin(), part.end(), y.begin() + t0 * w.rows);
+  }
+  return y;
+}
+
+class GemmTest : public ::testing::TestWithParam<Isa> {
+ protected:
+  const CpuKernels& k() const { return *cpu_kernels_for(GetParam()); }
+  Rng rng_{23};
+};
+
+TEST_P(GemmTest, ManyTokensMatchReferenceAndFewTokens) {
+  for (uint32_t id = 0; id < 64; ++id) {
+    const auto info = dtype_info(id);
+    if (!info || !quant::can_dequantize(info->type) || !quant::can_quantize(info->type)) continue;
+    if (info->type == DType::Q8_1 || info->type == DType::Q8_K) continue;  // activation formats
+    const int64_t bs = info->block_size;
+    const double tol = float_type(info->type) ? 1e-10 : 2e-4;
+    // One block, a few blocks, and more than one panel segment (2048 integer / 256 float columns).
+    const int64_t col_sizes[] = {bs == 1 ? 7 : bs, bs == 1 ? 300 : 3 * bs, bs == 1 ? 515 : (bs == 32 ? 67 : 9) * bs};
+    for (int64_t cols : col_sizes) {
+      for (int64_t rows : {int64_t(37), int64_t(16)}) {
+        const Mat m = make_mat(rng_, info->type, rows, cols);
+        for (int64_t n : {16, 17, 64, 129}) {
+          if (cols > 1024 && n > 17) continue;  // the long rows only need the tile tails
+          const std::vector<float> x = rng_.normal(size_t(n * cols));
+          std::vector<float> want(size_t(n * rows));
+          reference::matmul(m.w, x, n, want);
+          const std::vector<float> few = product(k(), m.w, x, n, rows, 3);
+          for (int64_t piece : {int64_t(5), int64_t(16), rows}) {
+            const std::vector<float> got = product(k(), m.w, x, n, piece, n);
+            const std::string what = std::string(info->name) + " rows=" + std::to_string(rows) +
+                                     " cols=" + std::to_string(cols) + " n=" + std::to_string(n) +
+                                     " piece=" + std::to_string(piece);
+            EXPECT_LT(nmse(want, got), tol) << what;
+            // Same activations, same integer products: only the float summation order may differ.
+            EXPECT_LT(nmse(few, got), 1e-10) << what;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(GemmTest, ZeroTokensStayZeroAmongLargeOnes) {
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q5_0, DType::F16}) {
+    const Mat m = make_mat(rng_, t, 40, 256);
+    std::vector<float> x = rng_.normal(size_t(20 * 256));
+    std::fill(x.begin() + 3 * 256, x.begin() + 4 * 256, 0.0f);  // token 3 all zero
+    for (size_t i = 0; i < x.size(); ++i) x[i] *= (i % 7 == 0) ? 1e4f : 1.0f;
+    std::vector<float> want(20 * 40);
+    reference::matmul(m.w, x, 20, want);
+    const std::vector<float> got = product(k(), m.w, x, 20, 40, 20);
+    for (size_t r = 0; r < 40; ++r) EXPECT_EQ(got[3 * 40 + r], 0.0f) << quant::type_name(t);
+    EXPECT_LT(nmse(want, got), float_type(t) ? 1e-10 : 2e-4) << quant::type_name(t);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, GemmTest, ::testing::ValuesIn(split_isas()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(GemmTest);
+
+}  // namespace
+}  // namespace slm::kernels
