@@ -129,6 +129,7 @@ void merge_gguf_adapter(Net<float>& net, const std::string& path, float scale) {
       const gguf::TensorInfo* ta = f.find_tensor(w.name + ".lora_a");
       const gguf::TensorInfo* tb = f.find_tensor(w.name + ".lora_b");
       if (!ta && !tb) continue;
+      SLM_CHECK(!w.quantised(), "{}: merging into a quantised base", w.name);
       if (!ta || !tb || ta->ne.size() != 2 || tb->ne.size() != 2 || ta->ne[0] != w.cols || tb->ne[1] != w.rows ||
           tb->ne[0] != ta->ne[1])
         fail("[merge] {}: '{}' adapter shapes do not match the {} x {} weight", path, w.name, w.rows, w.cols);

@@ -11,6 +11,7 @@
 #include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/weights.h"
+#include "quant/quant.h"
 #include "train/ops.h"
 
 namespace slm::train {
@@ -74,8 +75,16 @@ Net<T> skeleton(const model::ModelConfig& c) {
 }
 
 template <class T>
-void load_mat(const kernels::MatView& m, Tensor<T>& t) {
+void load_mat(const kernels::MatView& m, Tensor<T>& t, bool keep_quantised) {
   SLM_CHECK(m.rows == t.rows && m.cols == t.cols, "{}: {}x{} vs {}x{}", t.name, m.rows, m.cols, t.rows, t.cols);
+  if (keep_quantised && m.type != DType::F32) {
+    const size_t rb = row_bytes(m.type, m.cols);
+    std::vector<T>().swap(t.w);
+    t.qtype = m.type;
+    t.q.resize(rb * size_t(m.rows));
+    for (int64_t r = 0; r < m.rows; ++r) std::memcpy(t.q.data() + size_t(r) * rb, m.row(r), rb);
+    return;
+  }
   const kernels::CpuKernels& k = kernels::cpu_kernels();
   std::vector<float> row(size_t(m.cols));
   for (int64_t r = 0; r < m.rows; ++r) {
@@ -101,15 +110,15 @@ int target_from_name(const std::string& s) {
 }
 
 template <class T>
-Net<T> Net<T>::from_model(const model::Model& m) {
+Net<T> Net<T>::from_model(const model::Model& m, bool keep_quantised) {
   const model::ModelConfig& c = m.config();
   check_supported(c);
   Net<T> n = skeleton<T>(c);
   n.cfg_ = c;
   const model::Weights& w = m.weights();
-  load_mat(w.tok_embd, n.tok_embd);
+  load_mat(w.tok_embd, n.tok_embd, keep_quantised);
   load_vec(w.output_norm, n.output_norm);
-  if (!c.tied_embeddings) load_mat(w.output, n.output);
+  if (!c.tied_embeddings) load_mat(w.output, n.output, keep_quantised);
   n.rope_freqs = w.rope_freqs;
   for (int l = 0; l < c.n_layer; ++l) {
     const model::LayerWeights& W = w.layers[size_t(l)];
@@ -117,7 +126,7 @@ Net<T> Net<T>::from_model(const model::Model& m) {
     load_vec(W.attn_norm, L.attn_norm);
     load_vec(W.ffn_norm, L.ffn_norm);
     const kernels::MatView* mats[kNumTargets] = {&W.wq, &W.wk, &W.wv, &W.wo, &W.w_gate, &W.w_up, &W.w_down};
-    for (int t = 0; t < kNumTargets; ++t) load_mat(*mats[t], L.w[size_t(t)]);
+    for (int t = 0; t < kNumTargets; ++t) load_mat(*mats[t], L.w[size_t(t)], keep_quantised);
     if (c.qkv_bias) load_vec(W.bq, L.bq), load_vec(W.bk, L.bk), load_vec(W.bv, L.bv);
   }
   return n;
@@ -195,6 +204,34 @@ void Net<T>::add_lora(const LoraConfig& lc, uint64_t seed) {
       a.a.trainable = a.b.trainable = true;
     }
   zero_grad();
+}
+
+template <class T>
+int Net<T>::quantise_base(DType type) {
+  if (!quant::can_quantize(type)) fail("[train] cannot store the base in {}", quant::type_name(type));
+  const int64_t block = dtype_info(type).block_size;
+  std::vector<Tensor<T>*> mats{&tok_embd};
+  if (!output.empty()) mats.push_back(&output);
+  for (Layer<T>& L : layers)
+    for (Tensor<T>& t : L.w) mats.push_back(&t);
+  int done = 0;
+  for (Tensor<T>* t : mats) {
+    if (t->trainable || t->quantised() || t->cols % block != 0) continue;
+    const std::vector<float> f(t->w.begin(), t->w.end());
+    t->q.resize(row_bytes(type, t->cols) * size_t(t->rows));
+    quant::quantize(type, f.data(), t->q.data(), t->rows, t->cols);
+    t->qtype = type;
+    std::vector<T>().swap(t->w);
+    ++done;
+  }
+  return done;
+}
+
+template <class T>
+size_t Net<T>::weight_bytes() {
+  size_t b = 0;
+  for (Tensor<T>* t : tensors()) b += t->bytes();
+  return b;
 }
 
 template class Net<float>;

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/thread_pool.h"
+#include "kernels/kernels.h"
 #include "model/config.h"
 
 namespace slm::model {
@@ -17,6 +19,9 @@ class Model;
 
 namespace slm::train {
 
+struct DistillConfig;   // train/distill.h
+struct TeacherTargets;
+
 // A named tensor: rows x cols values (1-D tensors have rows = 1) and its gradient (empty when frozen).
 template <class T>
 struct Tensor {
@@ -24,8 +29,15 @@ struct Tensor {
   int64_t rows = 0, cols = 0;
   std::vector<T> w, g;
   bool trainable = false;
-  bool empty() const { return w.empty(); }
+  // A frozen base matrix kept in a quantised type (qlora): q holds `rows` rows of `qtype`, w stays empty
+  // and the matmuls dequantise tiles of rows on the fly.
+  DType qtype = DType::F32;
+  std::vector<uint8_t> q;
+  bool quantised() const { return !q.empty(); }
+  bool empty() const { return w.empty() && q.empty(); }
   int64_t size() const { return rows * cols; }
+  kernels::MatView view() const;  // of q (quantised) or of w (float only)
+  size_t bytes() const { return w.size() * sizeof(T) + g.size() * sizeof(T) + q.size(); }
 };
 
 enum Target { kQ, kK, kV, kO, kGate, kUp, kDown, kNumTargets };
@@ -63,8 +75,9 @@ struct Sequence {
 template <class T>
 class Net {
  public:
-  // Base weights of a loaded model (dequantised to T); frozen unless full fine-tuning asks for them.
-  static Net from_model(const model::Model& m);
+  // Base weights of a loaded model, frozen unless full fine-tuning asks for them: dequantised to T, or with
+  // keep_quantised (qlora) every matrix stored in a non-F32 type keeps its bytes and type.
+  static Net from_model(const model::Model& m, bool keep_quantised = false);
   // Random weights for a config (pretraining from scratch and tests): normal(0, stddev), norms at 1.
   static Net random(const model::ModelConfig& cfg, uint64_t seed, float stddev = 0.02f);
 
@@ -74,6 +87,11 @@ class Net {
   void set_full_trainable();
   // Adds LoRA adapters (A ~ kaiming-uniform like PEFT, B = 0) and freezes the base.
   void add_lora(const LoraConfig& lc, uint64_t seed);
+  // qlora: stores every frozen F32 base matrix (projections, embeddings, output) whose width is a multiple
+  // of the type's block in `type` (Q4_0, Q4_K, Q8_0, ...); returns how many were converted.
+  int quantise_base(DType type);
+  // Bytes held by weights, gradients and quantised bases (not optimiser state or activations).
+  size_t weight_bytes();
 
   std::vector<Tensor<T>*> tensors();            // every tensor, base then adapters
   std::vector<Tensor<T>*> trainable();          // those with gradients
@@ -81,12 +99,21 @@ class Net {
 
   // Forward + backward of one sequence: returns the weighted loss sum (not averaged); gradients of the
   // trainable tensors accumulate grad_scale * d(loss)/d(param). dropout_seed varies the LoRA dropout mask.
+  // With a teacher (distillation) the loss is DistillConfig's mix of KL and cross-entropy; last_kl() then
+  // holds the weighted KL sum of the sequence.
   double loss_and_backward(const Sequence& s, double grad_scale, uint64_t dropout_seed = 0,
-                           bool backward = true);
+                           bool backward = true, const TeacherTargets* teacher = nullptr,
+                           const DistillConfig* distill = nullptr);
+  double last_kl() const { return last_kl_; }
   // Logits of every position (n, vocab), no gradients (tests and greedy checks).
   std::vector<T> logits(const std::vector<int32_t>& tokens);
 
   void set_pool(ThreadPool* pool) { pool_ = pool; }
+  // Gradient checkpointing: the forward keeps only each layer's input and the backward recomputes the
+  // layer's activations from it (same results, less memory, one more forward of compute).
+  void set_checkpointing(bool on) { checkpointing_ = on; }
+  // Peak bytes held by the per-layer activation caches during the last loss_and_backward.
+  size_t last_peak_activation_bytes() const { return peak_activation_bytes_; }
   std::vector<Layer<T>> layers;
   Tensor<T> tok_embd, output, output_norm;  // output empty when tied
   std::vector<float> rope_freqs;
@@ -96,6 +123,9 @@ class Net {
   model::ModelConfig cfg_;
   LoraConfig lora_cfg_;
   ThreadPool* pool_ = nullptr;
+  double last_kl_ = 0;
+  bool checkpointing_ = false;
+  size_t peak_activation_bytes_ = 0;
 };
 
 extern template class Net<float>;

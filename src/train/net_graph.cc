@@ -3,6 +3,8 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "train/distill.h"
+#include "train/linear.h"
 #include "train/net.h"
 #include "train/ops.h"
 
@@ -30,7 +32,7 @@ struct Net<T>::Impl {
   void lin_forward(Layer<T>& L, int t, const Tensor<T>* bias, const T* xin, V& y, Lin& c, Rng& rng) {
     const Tensor<T>& W = L.w[size_t(t)];
     y.assign(size_t(n * W.rows), T(0));
-    matmul_forward(net.pool_, xin, W.w.data(), bias ? ptr(*bias) : nullptr, y.data(), n, W.cols, W.rows);
+    linear_forward(net.pool_, W, bias ? ptr(*bias) : nullptr, xin, y.data(), n);
     Lora<T>& a = L.lora[size_t(t)];
     if (a.a.empty()) return;
     const T* xd = xin;
@@ -55,7 +57,7 @@ struct Net<T>::Impl {
 
   void lin_backward(Layer<T>& L, int t, Tensor<T>* bias, const T* xin, const T* dy, T* dx, Lin& c) {
     Tensor<T>& W = L.w[size_t(t)];
-    matmul_backward(net.pool_, xin, W.w.data(), dy, dx, gptr(W), bias ? gptr(*bias) : nullptr, n, W.cols, W.rows);
+    linear_backward(net.pool_, W, bias, xin, dy, dx, n);
     Lora<T>& a = L.lora[size_t(t)];
     if (a.a.empty()) return;
     const int64_t r = a.a.rows;
@@ -94,6 +96,63 @@ struct Net<T>::Impl {
     return {n, c.n_head, c.n_head_kv, c.head_dim, double(c.attn_scale())};
   }
 
+  // One decoder layer on x (n, dim) in place, filling lc[l]. The dropout stream of a layer depends only on
+  // (seed, layer), so the recomputation of gradient checkpointing draws the same masks.
+  void layer_forward(size_t l, V& x, uint64_t dropout_seed) {
+    const model::ModelConfig& c = net.cfg_;
+    const int64_t d = c.dim;
+    const bool adjacent = c.rope_style == model::RopeStyle::normal;
+    const bool gelu = c.act == model::Activation::gelu_tanh;
+    Rng rng(dropout_seed * 0x9E3779B97F4A7C15ull + l);
+    Layer<T>& L = net.layers[l];
+    LayerCache& C = lc[l];
+    C.xin = x;
+    C.xn1.resize(x.size()), C.r1.resize(size_t(n));
+    rmsnorm_forward(x.data(), L.attn_norm.w.data(), T(c.norm_eps), C.xn1.data(), C.r1.data(), n, d);
+    lin_forward(L, kQ, &L.bq, C.xn1.data(), C.q, C.lin[kQ], rng);
+    lin_forward(L, kK, &L.bk, C.xn1.data(), C.k, C.lin[kK], rng);
+    lin_forward(L, kV, &L.bv, C.xn1.data(), C.v, C.lin[kV], rng);
+    rope_apply(C.q.data(), cos.data(), sin.data(), n, c.n_head, c.head_dim, c.rope_dim, adjacent, false);
+    rope_apply(C.k.data(), cos.data(), sin.data(), n, c.n_head_kv, c.head_dim, c.rope_dim, adjacent, false);
+    C.p.assign(size_t(c.n_head * n * n), T(0));
+    C.att.assign(size_t(n * c.q_dim()), T(0));
+    attention_forward(net.pool_, attn_shape(), C.q.data(), C.k.data(), C.v.data(), C.p.data(), C.att.data());
+    V o;
+    lin_forward(L, kO, nullptr, C.att.data(), o, C.lin[kO], rng);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+    C.xmid = x;
+    C.xn2.resize(x.size()), C.r2.resize(size_t(n));
+    rmsnorm_forward(x.data(), L.ffn_norm.w.data(), T(c.norm_eps), C.xn2.data(), C.r2.data(), n, d);
+    lin_forward(L, kGate, nullptr, C.xn2.data(), C.g, C.lin[kGate], rng);
+    lin_forward(L, kUp, nullptr, C.xn2.data(), C.u, C.lin[kUp], rng);
+    C.h.resize(C.g.size());
+    glu_forward(C.g.data(), C.u.data(), C.h.data(), int64_t(C.g.size()), gelu);
+    lin_forward(L, kDown, nullptr, C.h.data(), o, C.lin[kDown], rng);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+  }
+
+  // Frees everything of a layer's cache but its input.
+  static void release(LayerCache& C) {
+    V xin = std::move(C.xin);
+    C = LayerCache{};
+    C.xin = std::move(xin);
+  }
+
+  static size_t cache_bytes(const LayerCache& C) {
+    size_t b = 0;
+    for (const V* v : {&C.xin, &C.xn1, &C.r1, &C.q, &C.k, &C.v, &C.p, &C.att, &C.xmid, &C.xn2, &C.r2, &C.g, &C.u, &C.h})
+      b += v->capacity();
+    for (const Lin& l : C.lin) b += l.xd.capacity() + l.mask.capacity() + l.xa.capacity();
+    return b * sizeof(T);
+  }
+
+  // Tracks the peak of the bytes held by the layer caches.
+  void note_bytes() {
+    size_t b = 0;
+    for (const LayerCache& C : lc) b += cache_bytes(C);
+    net.peak_activation_bytes_ = std::max(net.peak_activation_bytes_, b);
+  }
+
   // Returns logits (n, vocab).
   V forward(const std::vector<int32_t>& tokens, uint64_t dropout_seed) {
     const model::ModelConfig& c = net.cfg_;
@@ -101,64 +160,45 @@ struct Net<T>::Impl {
     for (int32_t tok : tokens)
       if (tok < 0 || tok >= c.n_vocab) fail("[train] token id {} out of range [0, {})", tok, c.n_vocab);
     x.assign(size_t(n * d), T(0));
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t i = 0; i < d; ++i)
-        x[size_t(t * d + i)] = net.tok_embd.w[size_t(tokens[size_t(t)] * d + i)] * T(c.embed_scale);
+    for (int64_t t = 0; t < n; ++t) {
+      T* xr = x.data() + t * d;
+      tensor_row(net.tok_embd, tokens[size_t(t)], xr);
+      for (int64_t i = 0; i < d; ++i) xr[i] *= T(c.embed_scale);
+    }
     rope_tables();
-    Rng rng(dropout_seed);
-    const bool adjacent = c.rope_style == model::RopeStyle::normal;
-    const bool gelu = c.act == model::Activation::gelu_tanh;
-    lc.resize(net.layers.size());
+    lc.assign(net.layers.size(), LayerCache{});
     for (size_t l = 0; l < net.layers.size(); ++l) {
-      Layer<T>& L = net.layers[l];
-      LayerCache& C = lc[l];
-      C.xin = x;
-      C.xn1.resize(x.size()), C.r1.resize(size_t(n));
-      rmsnorm_forward(x.data(), L.attn_norm.w.data(), T(c.norm_eps), C.xn1.data(), C.r1.data(), n, d);
-      lin_forward(L, kQ, &L.bq, C.xn1.data(), C.q, C.lin[kQ], rng);
-      lin_forward(L, kK, &L.bk, C.xn1.data(), C.k, C.lin[kK], rng);
-      lin_forward(L, kV, &L.bv, C.xn1.data(), C.v, C.lin[kV], rng);
-      rope_apply(C.q.data(), cos.data(), sin.data(), n, c.n_head, c.head_dim, c.rope_dim, adjacent, false);
-      rope_apply(C.k.data(), cos.data(), sin.data(), n, c.n_head_kv, c.head_dim, c.rope_dim, adjacent, false);
-      C.p.assign(size_t(c.n_head * n * n), T(0));
-      C.att.assign(size_t(n * c.q_dim()), T(0));
-      attention_forward(net.pool_, attn_shape(), C.q.data(), C.k.data(), C.v.data(), C.p.data(), C.att.data());
-      V o;
-      lin_forward(L, kO, nullptr, C.att.data(), o, C.lin[kO], rng);
-      for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
-      C.xmid = x;
-      C.xn2.resize(x.size()), C.r2.resize(size_t(n));
-      rmsnorm_forward(x.data(), L.ffn_norm.w.data(), T(c.norm_eps), C.xn2.data(), C.r2.data(), n, d);
-      lin_forward(L, kGate, nullptr, C.xn2.data(), C.g, C.lin[kGate], rng);
-      lin_forward(L, kUp, nullptr, C.xn2.data(), C.u, C.lin[kUp], rng);
-      C.h.resize(C.g.size());
-      glu_forward(C.g.data(), C.u.data(), C.h.data(), int64_t(C.g.size()), gelu);
-      lin_forward(L, kDown, nullptr, C.h.data(), o, C.lin[kDown], rng);
-      for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+      layer_forward(l, x, dropout_seed);
+      if (net.checkpointing_) release(lc[l]);  // only the layer input stays
+      note_bytes();
     }
     xnf.resize(x.size()), rf.resize(size_t(n));
     rmsnorm_forward(x.data(), net.output_norm.w.data(), T(c.norm_eps), xnf.data(), rf.data(), n, d);
     const Tensor<T>& out = net.output.empty() ? net.tok_embd : net.output;
     V logits(size_t(n * c.n_vocab));
-    matmul_forward(net.pool_, xnf.data(), out.w.data(), (const T*)nullptr, logits.data(), n, d, int64_t(c.n_vocab));
+    linear_forward(net.pool_, out, (const T*)nullptr, xnf.data(), logits.data(), n);
     return logits;
   }
 
   // dlogits: (n, vocab) d loss / d logits.
-  void backward(const std::vector<int32_t>& tokens, const V& dlogits) {
+  void backward(const std::vector<int32_t>& tokens, const V& dlogits, uint64_t dropout_seed) {
     const model::ModelConfig& c = net.cfg_;
     const int64_t d = c.dim;
     const bool adjacent = c.rope_style == model::RopeStyle::normal;
     const bool gelu = c.act == model::Activation::gelu_tanh;
     Tensor<T>& out = net.output.empty() ? net.tok_embd : net.output;
     V dxn(size_t(n * d), T(0)), dx(size_t(n * d), T(0));
-    matmul_backward(net.pool_, xnf.data(), out.w.data(), dlogits.data(), dxn.data(), gptr(out), (T*)nullptr, n, d,
-                    int64_t(c.n_vocab));
+    linear_backward(net.pool_, out, (Tensor<T>*)nullptr, xnf.data(), dlogits.data(), dxn.data(), n);
     rmsnorm_backward(x.data(), net.output_norm.w.data(), rf.data(), dxn.data(), dx.data(), gptr(net.output_norm), n,
                      d);
     for (size_t l = net.layers.size(); l-- > 0;) {
       Layer<T>& L = net.layers[l];
       LayerCache& C = lc[l];
+      if (net.checkpointing_) {  // recompute this layer's activations from its input
+        V xl = C.xin;
+        layer_forward(l, xl, dropout_seed);
+        note_bytes();
+      }
       // MLP: x += down(act(gate(xn2)) * up(xn2))
       V dh(C.h.size(), T(0)), dg(C.g.size(), T(0)), du(C.u.size(), T(0));
       lin_backward(L, kDown, nullptr, C.h.data(), dx.data(), dh.data(), C.lin[kDown]);
@@ -181,6 +221,7 @@ struct Net<T>::Impl {
       lin_backward(L, kV, &L.bv, C.xn1.data(), dv.data(), dxn.data(), C.lin[kV]);
       rmsnorm_backward(C.xin.data(), L.attn_norm.w.data(), C.r1.data(), dxn.data(), dx.data(), gptr(L.attn_norm), n,
                        d);
+      if (net.checkpointing_) C = LayerCache{};
     }
     if (T* g = gptr(net.tok_embd))
       for (int64_t t = 0; t < n; ++t)
@@ -189,17 +230,28 @@ struct Net<T>::Impl {
 };
 
 template <class T>
-double Net<T>::loss_and_backward(const Sequence& s, double grad_scale, uint64_t dropout_seed, bool backward) {
+double Net<T>::loss_and_backward(const Sequence& s, double grad_scale, uint64_t dropout_seed, bool backward,
+                                 const TeacherTargets* teacher, const DistillConfig* distill) {
   const size_t n = s.tokens.size();
   if (n == 0) return 0.0;
   SLM_CHECK(s.targets.size() == n && s.weights.size() == n, "sequence arrays differ");
   for (int32_t t : s.targets)
     if (t < 0 || t >= cfg_.n_vocab) fail("[train] target id {} out of range [0, {})", t, cfg_.n_vocab);
+  peak_activation_bytes_ = 0;
   Impl im{*this, int64_t(n), {}, {}, {}, {}, {}, {}};
   std::vector<T> logits = im.forward(s.tokens, dropout_seed);
-  const double loss = cross_entropy_forward_backward(logits.data(), s.targets.data(), s.weights.data(), int64_t(n),
-                                                     int64_t(cfg_.n_vocab), T(grad_scale));
-  if (backward) im.backward(s.tokens, logits);
+  double loss = 0;
+  if (teacher) {
+    SLM_CHECK(distill && teacher->ids.size() == n * size_t(teacher->k), "teacher targets do not fit the sequence");
+    loss = distill_forward_backward(logits.data(), s.targets.data(), s.weights.data(), teacher->ids.data(),
+                                    teacher->probs.data(), teacher->k, int64_t(n), int64_t(cfg_.n_vocab),
+                                    double(distill->alpha), double(distill->temperature), T(grad_scale), &last_kl_);
+  } else {
+    last_kl_ = 0;
+    loss = cross_entropy_forward_backward(logits.data(), s.targets.data(), s.weights.data(), int64_t(n),
+                                          int64_t(cfg_.n_vocab), T(grad_scale));
+  }
+  if (backward) im.backward(s.tokens, logits, dropout_seed);
   return loss;
 }
 
@@ -210,8 +262,10 @@ std::vector<T> Net<T>::logits(const std::vector<int32_t>& tokens) {
   return im.forward(tokens, 0);
 }
 
-template double Net<float>::loss_and_backward(const Sequence&, double, uint64_t, bool);
-template double Net<double>::loss_and_backward(const Sequence&, double, uint64_t, bool);
+template double Net<float>::loss_and_backward(const Sequence&, double, uint64_t, bool, const TeacherTargets*,
+                                                    const DistillConfig*);
+template double Net<double>::loss_and_backward(const Sequence&, double, uint64_t, bool, const TeacherTargets*,
+                                                     const DistillConfig*);
 template std::vector<float> Net<float>::logits(const std::vector<int32_t>&);
 template std::vector<double> Net<double>::logits(const std::vector<int32_t>&);
 

@@ -220,4 +220,40 @@ double cross_entropy_forward_backward(T* logits, const int32_t* targets, const f
   return loss;
 }
 
+// Distillation per row t with weight w_t: alpha * T^2 * KL(q_t || softmax(z_t / T)) + (1 - alpha) * CE(z_t, y_t),
+// q_t: k (id, probability) pairs of the teacher summing to 1 (ids distinct). logits are replaced by
+// d loss / d logits scaled by grad_scale. Returns the weighted loss sum; *kl_sum gets the weighted KL sum.
+template <class T>
+double distill_forward_backward(T* logits, const int32_t* targets, const float* weights, const int32_t* q_ids,
+                                const float* q_p, int k, int64_t n, int64_t vocab, double alpha, double temp,
+                                T grad_scale, double* kl_sum) {
+  double loss = 0, kl = 0;
+  const T a = T(alpha), tt = T(temp);
+  for (int64_t t = 0; t < n; ++t) {
+    T* z = logits + t * vocab;
+    const int32_t* ids = q_ids + t * k;
+    const float* q = q_p + t * k;
+    const T w = T(weights[t]);
+    T mx = z[0];
+    for (int64_t i = 1; i < vocab; ++i) mx = std::max(mx, z[i]);
+    T sum = 0, sum_t = 0;
+    for (int64_t i = 0; i < vocab; ++i) sum += std::exp(z[i] - mx), sum_t += std::exp((z[i] - mx) / tt);
+    const T lse = mx + std::log(sum), lse_t = mx / tt + std::log(sum_t);  // of z and of z / T
+    T kl_t = 0;
+    for (int j = 0; j < k; ++j)
+      if (q[j] > 0) kl_t += T(q[j]) * (std::log(T(q[j])) - (z[ids[j]] / tt - lse_t));
+    if (w != T(0)) {
+      loss += double(w) * double(a * tt * tt * kl_t + (T(1) - a) * (lse - z[targets[t]]));
+      kl += double(w) * double(kl_t);
+    }
+    const T s = w * grad_scale;
+    for (int64_t i = 0; i < vocab; ++i)
+      z[i] = s * ((T(1) - a) * std::exp(z[i] - lse) + a * tt * std::exp(z[i] / tt - lse_t));
+    z[targets[t]] -= s * (T(1) - a);
+    for (int j = 0; j < k; ++j) z[ids[j]] -= s * a * tt * T(q[j]);
+  }
+  if (kl_sum) *kl_sum = kl;
+  return loss;
+}
+
 }  // namespace slm::train

@@ -12,66 +12,20 @@
 namespace slm::train {
 namespace {
 
-constexpr uint64_t kMagic = 0x31544b43'4d4c53ull;  // "SLMCKT1"
-
-void put(std::ofstream& f, const void* p, size_t n) { f.write(static_cast<const char*>(p), std::streamsize(n)); }
-void get(std::ifstream& f, void* p, size_t n, const std::string& path) {
-  f.read(static_cast<char*>(p), std::streamsize(n));
-  if (!f) fail("[train] checkpoint '{}' is truncated", path);
-}
-void put_vec(std::ofstream& f, const std::vector<float>& v) {
-  const uint64_t n = v.size();
-  put(f, &n, 8), put(f, v.data(), n * 4);
-}
-void get_vec(std::ifstream& f, std::vector<float>& v, const std::string& path) {
-  uint64_t n = 0;
-  get(f, &n, 8, path);
-  if (n != v.size()) fail("[train] checkpoint '{}' does not match this model ({} vs {} values)", path, n, v.size());
-  get(f, v.data(), n * 4, path);
+// On resume, metrics.jsonl keeps the records up to the checkpoint's step (a killed run may have logged
+// steps after it, which the resumed run logs again).
+void truncate_metrics(const std::string& path, int step) {
+  std::ifstream in(path);
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("step") && j["step"].is_number() && j["step"].get<int>() <= step)
+      kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
 }
 
 }  // namespace
-
-void save_checkpoint(const std::string& path, int step, Net<float>& net, AdamW& opt) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    const auto params = net.trainable();
-    const int64_t t = opt.steps();
-    const uint64_t n = params.size(), has_m = opt.m().size() == params.size();
-    put(f, &kMagic, 8), put(f, &step, 4), put(f, &t, 8), put(f, &n, 8), put(f, &has_m, 8);
-    for (size_t i = 0; i < params.size(); ++i) {
-      put_vec(f, params[i]->w);
-      if (has_m) put_vec(f, opt.m()[i]), put_vec(f, opt.v()[i]);
-    }
-    f.flush();
-    if (!f) fail("[train] cannot write checkpoint '{}'", tmp);
-  }
-  std::filesystem::rename(tmp, path);
-}
-
-int load_checkpoint(const std::string& path, Net<float>& net, AdamW& opt) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("[train] cannot open checkpoint '{}'", path);
-  uint64_t magic = 0, n = 0, has_m = 0;
-  int step = 0;
-  int64_t t = 0;
-  get(f, &magic, 8, path);
-  if (magic != kMagic) fail("[train] '{}' is not a checkpoint", path);
-  get(f, &step, 4, path), get(f, &t, 8, path), get(f, &n, 8, path), get(f, &has_m, 8, path);
-  const auto params = net.trainable();
-  if (n != params.size()) fail("[train] checkpoint '{}' holds {} tensors, the model trains {}", path, n, params.size());
-  opt.m().resize(has_m ? n : 0), opt.v().resize(has_m ? n : 0);
-  for (size_t i = 0; i < params.size(); ++i) {
-    get_vec(f, params[i]->w, path);
-    if (has_m) {
-      opt.m()[i].resize(params[i]->w.size()), opt.v()[i].resize(params[i]->w.size());
-      get_vec(f, opt.m()[i], path), get_vec(f, opt.v()[i], path);
-    }
-  }
-  opt.set_steps(t);
-  return step;
-}
 
 double evaluate(Net<float>& net, const Dataset& data) {
   double loss = 0, count = 0;
@@ -82,11 +36,25 @@ double evaluate(Net<float>& net, const Dataset& data) {
   return count > 0 ? loss / count : 0.0;
 }
 
+double evaluate_kl(Net<float>& net, const Dataset& data, const Teacher& teacher) {
+  double kl = 0, count = 0;
+  for (const Sequence& s : data.seqs) {
+    const TeacherTargets tt = teacher.targets(s.tokens);
+    net.loss_and_backward(s, 0.0, 0, false, &tt, &teacher.config());
+    kl += net.last_kl();
+    for (float w : s.weights) count += w;
+  }
+  return count > 0 ? kl / count : 0.0;
+}
+
 TrainResult train(Net<float>& net, const Dataset& data, const Dataset* eval_data, const TrainOptions& opt) {
   if (data.seqs.empty()) fail("[train] the training data holds no usable sequences");
   if (opt.steps < 1 || opt.batch < 1) fail("[train] steps and batch must be positive");
   const auto params = net.trainable();
   if (params.empty()) fail("[train] nothing to train (no trainable tensors)");
+  if (opt.teacher && opt.teacher->n_vocab() != net.config().n_vocab)
+    fail("[train] the teacher's vocabulary ({} tokens) differs from the student's ({})", opt.teacher->n_vocab(),
+         net.config().n_vocab);
   AdamW adam(opt.adamw);
   TrainResult res;
   const std::string ckpt = opt.out_dir.empty() ? "" : opt.out_dir + "/checkpoint.bin";
@@ -95,6 +63,7 @@ TrainResult train(Net<float>& net, const Dataset& data, const Dataset* eval_data
   std::ofstream metrics;
   if (!opt.out_dir.empty()) {
     std::filesystem::create_directories(opt.out_dir);
+    if (start > 0) truncate_metrics(opt.out_dir + "/metrics.jsonl", start);
     metrics.open(opt.out_dir + "/metrics.jsonl", start > 0 ? std::ios::app : std::ios::trunc);
   }
   const size_t n = data.seqs.size();
@@ -111,10 +80,14 @@ TrainResult train(Net<float>& net, const Dataset& data, const Dataset* eval_data
       batch.push_back(&data.seqs[order[idx % n]]);
       for (float w : batch.back()->weights) count += w;
     }
-    double loss = 0;
+    double loss = 0, kl = 0;
     for (size_t b = 0; b < batch.size(); ++b) {
+      TeacherTargets tt;
+      if (opt.teacher) tt = opt.teacher->targets(batch[b]->tokens);
       loss += net.loss_and_backward(*batch[b], count > 0 ? 1.0 / count : 0.0,
-                                    opt.seed * 1000003ull + uint64_t(step) * 131ull + b);
+                                    opt.seed * 1000003ull + uint64_t(step) * 131ull + b, true,
+                                    opt.teacher ? &tt : nullptr, opt.teacher ? &opt.teacher->config() : nullptr);
+      kl += net.last_kl();
       tokens += batch[b]->tokens.size();
     }
     loss = count > 0 ? loss / count : 0.0;
@@ -125,6 +98,7 @@ TrainResult train(Net<float>& net, const Dataset& data, const Dataset* eval_data
     res.steps_done = step + 1;
     const bool last = step + 1 == opt.steps;
     nlohmann::json m = {{"step", step + 1}, {"loss", loss}, {"lr", lr}, {"grad_norm", gnorm}};
+    if (opt.teacher) m["kl"] = count > 0 ? kl / count : 0.0;
     if (eval_data && !eval_data->seqs.empty() && (last || (opt.eval_every > 0 && (step + 1) % opt.eval_every == 0))) {
       res.last_eval = evaluate(net, *eval_data);
       m["eval_loss"] = res.last_eval;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "train/data.h"
+#include "train/distill.h"
 #include "train/net.h"
 #include "train/optim.h"
 
@@ -24,6 +25,7 @@ struct TrainOptions {
   std::string out_dir;         // metrics.jsonl and checkpoint.bin go here
   bool resume = false;         // continue from out_dir/checkpoint.bin when it exists
   bool progress = false;       // a progress line on stderr
+  const Teacher* teacher = nullptr;  // distillation: the loss mixes KL to the teacher with cross-entropy
 };
 
 struct TrainResult {
@@ -34,11 +36,16 @@ struct TrainResult {
 
 // Mean loss per loss-carrying token over `data` (no gradients).
 double evaluate(Net<float>& net, const Dataset& data);
+// Mean KL(teacher || student) per loss-carrying token at the teacher's temperature (no gradients).
+double evaluate_kl(Net<float>& net, const Dataset& data, const Teacher& teacher);
 
 TrainResult train(Net<float>& net, const Dataset& train_data, const Dataset* eval_data, const TrainOptions& opt);
 
-// Checkpoint: step, trainable tensors and optimiser moments; written to path.tmp then renamed.
+// Checkpoint: step, trainable tensors and optimiser moments; written atomically (write_file_atomic).
 void save_checkpoint(const std::string& path, int step, Net<float>& net, AdamW& opt);
 int load_checkpoint(const std::string& path, Net<float>& net, AdamW& opt);  // returns the step
+
+// Writes path.tmp, fsyncs it, renames it over path and fsyncs the folder.
+void write_file_atomic(const std::string& path, const std::string& bytes);
 
 }  // namespace slm::train
