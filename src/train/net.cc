@@ -33,11 +33,11 @@ void check_supported(const model::ModelConfig& c) {
 }
 
 template <class T>
-Tensor<T> make(std::string name, int64_t rows, int64_t cols) {
+Tensor<T> make(std::string name, int64_t rows, int64_t cols, bool alloc = true) {
   Tensor<T> t;
   t.name = std::move(name);
   t.rows = rows, t.cols = cols;
-  t.w.assign(size_t(rows * cols), T(0));
+  if (alloc) t.w.assign(size_t(rows * cols), T(0));
   return t;
 }
 
@@ -50,11 +50,12 @@ std::array<int64_t, 2> target_shape(const model::ModelConfig& c, int t) {
 }
 
 template <class T>
-Net<T> skeleton(const model::ModelConfig& c) {
+// alloc_mats false: the matrices get their storage when loaded (a quantised base never exists in float).
+Net<T> skeleton(const model::ModelConfig& c, bool alloc_mats = true) {
   Net<T> n;
-  n.tok_embd = make<T>("token_embd.weight", c.n_vocab, c.dim);
+  n.tok_embd = make<T>("token_embd.weight", c.n_vocab, c.dim, alloc_mats);
   n.output_norm = make<T>("output_norm.weight", 1, c.dim);
-  if (!c.tied_embeddings) n.output = make<T>("output.weight", c.n_vocab, c.dim);
+  if (!c.tied_embeddings) n.output = make<T>("output.weight", c.n_vocab, c.dim, alloc_mats);
   n.layers.resize(size_t(c.n_layer));
   for (int l = 0; l < c.n_layer; ++l) {
     Layer<T>& L = n.layers[size_t(l)];
@@ -63,7 +64,7 @@ Net<T> skeleton(const model::ModelConfig& c) {
     L.ffn_norm = make<T>(p + "ffn_norm.weight", 1, c.dim);
     for (int t = 0; t < kNumTargets; ++t) {
       const auto s = target_shape<T>(c, t);
-      L.w[size_t(t)] = make<T>(p + kGguf[t] + ".weight", s[0], s[1]);
+      L.w[size_t(t)] = make<T>(p + kGguf[t] + ".weight", s[0], s[1], alloc_mats);
     }
     if (c.qkv_bias) {
       L.bq = make<T>(p + "attn_q.bias", 1, c.q_dim());
@@ -85,6 +86,7 @@ void load_mat(const kernels::MatView& m, Tensor<T>& t, bool keep_quantised) {
     for (int64_t r = 0; r < m.rows; ++r) std::memcpy(t.q.data() + size_t(r) * rb, m.row(r), rb);
     return;
   }
+  t.w.resize(size_t(m.rows * m.cols));
   const kernels::CpuKernels& k = kernels::cpu_kernels();
   std::vector<float> row(size_t(m.cols));
   for (int64_t r = 0; r < m.rows; ++r) {
@@ -113,7 +115,7 @@ template <class T>
 Net<T> Net<T>::from_model(const model::Model& m, bool keep_quantised) {
   const model::ModelConfig& c = m.config();
   check_supported(c);
-  Net<T> n = skeleton<T>(c);
+  Net<T> n = skeleton<T>(c, false);
   n.cfg_ = c;
   const model::Weights& w = m.weights();
   load_mat(w.tok_embd, n.tok_embd, keep_quantised);
