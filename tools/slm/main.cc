@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   slm::cli::register_merge(app);
   slm::cli::register_imatrix(app);
   slm::cli::register_quant_report(app);
+  slm::cli::register_tokenizer(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
