@@ -22,18 +22,22 @@ void AdamW::step(const std::vector<Tensor<float>*>& params, float lr) {
   ++t_;
   const double bc1 = 1.0 - std::pow(double(cfg_.beta1), double(t_));
   const double bc2 = 1.0 - std::pow(double(cfg_.beta2), double(t_));
+  // Float arithmetic in a loop the compiler vectorises: w -= lr * (m / bc1) / (sqrt(v / bc2) + eps).
+  const float b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps;
+  const float step = float(double(lr) / bc1), inv_bc2 = float(1.0 / bc2);
   for (size_t p = 0; p < params.size(); ++p) {
     Tensor<float>& t = *params[p];
-    const bool decay = cfg_.weight_decay > 0 && t.rows > 1;
-    float* m = m_[p].data();
-    float* v = v_[p].data();
-    for (size_t i = 0; i < t.w.size(); ++i) {
-      const float g = t.g[i];
-      m[i] = cfg_.beta1 * m[i] + (1 - cfg_.beta1) * g;
-      v[i] = cfg_.beta2 * v[i] + (1 - cfg_.beta2) * g * g;
-      const double upd = (double(m[i]) / bc1) / (std::sqrt(double(v[i]) / bc2) + double(cfg_.eps));
-      if (decay) t.w[i] -= lr * cfg_.weight_decay * t.w[i];
-      t.w[i] -= float(double(lr) * upd);
+    const float keep = cfg_.weight_decay > 0 && t.rows > 1 ? 1.0f - lr * cfg_.weight_decay : 1.0f;
+    float* __restrict m = m_[p].data();
+    float* __restrict v = v_[p].data();
+    float* __restrict w = t.w.data();
+    const float* __restrict gr = t.g.data();
+    const size_t n = t.w.size();
+    for (size_t i = 0; i < n; ++i) {
+      const float g = gr[i];
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      w[i] = w[i] * keep - step * m[i] / (__builtin_sqrtf(v[i] * inv_bc2) + eps);
     }
   }
 }

@@ -77,8 +77,15 @@ gguf::File open_vocab(const std::string& path, const std::string& out) {
   in.tokenizer = convert::read_json_file(path, true);
   in.tokenizer_config =
       convert::read_json_file((std::filesystem::path(path).parent_path() / "tokenizer_config.json").string(), false);
+  std::vector<gguf::KeyValue> kvs;
+  try {
+    kvs = convert::vocab_from_hf(in);
+  } catch (const Error& e) {
+    fail("{} (a GGUF vocabulary, such as the vocab.gguf that `slm tokenizer train` writes, avoids the conversion)",
+         e.what());
+  }
   gguf::Writer w;
-  for (gguf::KeyValue& kv : convert::vocab_from_hf(in)) w.add_kv(std::move(kv.key), std::move(kv.value));
+  for (gguf::KeyValue& kv : kvs) w.add_kv(std::move(kv.key), std::move(kv.value));
   const std::string g = out + "/vocab.gguf";
   w.write(g);
   return gguf::File::open(g);
