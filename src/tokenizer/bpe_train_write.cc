@@ -26,8 +26,7 @@ std::pair<std::string, bool> pre_of(const BpeVocab& v) {
   bool ignore_merges = false;
   std::string pattern = pre_steps_for(bpe_gguf_pre(v.pre), &ignore_merges).at(0).pattern;
   // GGUF's gpt-2 pattern leaves lone whitespace unmatched (llama.cpp keeps the gap as a word);
-  // Hugging Face's GPT-2 pattern matches it with a final \s+. The words are the same.
-  if (v.pre == "gpt2") pattern = kGpt2Pattern;
+  // Hugging Face's GPT-2 pattern (ByteLevel's use_regex) matches it with a final \s+. The words are the same.
   return {pattern, ignore_merges};
 }
 
@@ -64,17 +63,21 @@ std::string bpe_hf_tokenizer_json(const BpeVocab& v) {
   for (const auto& [a, b] : v.merges) merges.push_back(a + " " + b);
   const ojson byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
                             {"use_regex", false}};
+  // GPT-2's pattern is ByteLevel's own (use_regex), the form GPT-2's tokenizer.json has and converters know.
+  ojson pre_tokenizer = byte_level;
+  if (v.pre == "gpt2") pre_tokenizer["use_regex"] = true;
+  else
+    pre_tokenizer = {{"type", "Sequence"},
+                     {"pretokenizers",
+                      {{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
+                       byte_level}}};
   ojson j = {
       {"version", "1.0"},
       {"truncation", nullptr},
       {"padding", nullptr},
       {"added_tokens", added},
       {"normalizer", nullptr},
-      {"pre_tokenizer",
-       {{"type", "Sequence"},
-        {"pretokenizers",
-         {{{"type", "Split"}, {"pattern", {{"Regex", pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
-          byte_level}}}},
+      {"pre_tokenizer", pre_tokenizer},
       {"post_processor", post_processor(v)},
       {"decoder", byte_level},
       {"model",

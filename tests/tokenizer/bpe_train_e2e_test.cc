@@ -145,6 +145,11 @@ TEST(TokenizerTrainCli, VocabularyFeedsSynthModelAndTrainFromScratch) {
           " --steps 2 --batch 1 --seq-len 32 -q -o " + tmp.file("tr"));
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(run(kSlm + " tokenize -m " + tmp.file("tr") + "/model.gguf" + tail).out, want);
+  // tokenizer.json works too (train converts it to GGUF): the default gpt2 pre-tokenizer is the form converters know.
+  r = run(kSlm + " train --mode full --config tiny --vocab " + tok + "/tokenizer.json --data " + tmp.file("corpus.txt") +
+          " --steps 1 --batch 1 --seq-len 32 -q -o " + tmp.file("trj"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(run(kSlm + " tokenize -m " + tmp.file("trj") + "/model.gguf" + tail).out, want);
   r = run(kSlm + " train --mode full -m " + tmp.file("m.gguf") + " --vocab " + tok + "/vocab.gguf --data " +
           tmp.file("corpus.txt") + " --steps 1 -q -o " + tmp.file("tr2"));
   EXPECT_EQ(r.status, 1) << r.out;
