@@ -19,6 +19,9 @@ struct Prediction {
   double latency_ms = 0;
   int prompt_tokens = 0, completion_tokens = 0;
   std::string error;          // non-empty when the request failed (counted as a wrong answer)
+  // Local models asked for them: the raw next-token logits at the answer position (after the rendered
+  // prompt, where a label or a generated answer begins). Used to compare a quantised model with its base.
+  std::vector<float> answer_logits;
 };
 
 class Candidate {
@@ -34,9 +37,10 @@ class Candidate {
 // nothing and the report marks it not applicable).
 std::unique_ptr<Candidate> make_baseline_candidate(const TaskContract& t, const std::vector<data::Row>& train);
 // A GGUF model. Label tasks: constrained choice over the labels scored by the model's token
-// probabilities; json/text: greedy generation up to serving.max_tokens.
+// probabilities; json/text: greedy generation up to serving.max_tokens. keep_answer_logits: fill
+// Prediction::answer_logits (free for label tasks, one extra prompt prefill for json/text).
 std::unique_ptr<Candidate> make_local_candidate(const TaskContract& t, const std::string& model_path,
-                                                const std::string& lora_path = "");
+                                                const std::string& lora_path = "", bool keep_answer_logits = false);
 
 struct EndpointSpec {
   std::string url;      // http://host:port (with or without /v1)

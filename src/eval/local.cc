@@ -31,6 +31,7 @@ class LocalCandidate : public Candidate {
 
   std::string name() const override { return name_; }
   std::string kind() const override { return "local"; }
+  void keep_answer_logits(bool keep) { keep_answer_logits_ = keep; }
 
   Prediction predict(const std::string& input) override {
     const auto t0 = Clock::now();
@@ -99,6 +100,7 @@ class LocalCandidate : public Candidate {
     p.output = task_.labels[size_t(p.label)];
     p.prompt_tokens = int(common);
     p.completion_tokens = int(seqs[size_t(p.label)].size());
+    if (keep_answer_logits_) p.answer_logits = last;
     return p;
   }
 
@@ -114,7 +116,15 @@ class LocalCandidate : public Candidate {
     p.output = r.text;
     p.prompt_tokens = r.n_prompt;
     p.completion_tokens = int(r.tokens.size());
+    if (keep_answer_logits_) p.answer_logits = last_logits(req.prompt);
     return p;
+  }
+
+  // The logits after the whole prompt (the generator does not hand them out).
+  std::vector<float> last_logits(std::span<const int32_t> prompt) const {
+    model::KvCache kv = model_.make_cache({.n_seq = 1, .n_ctx = 0, .type = model::KvType::f32});
+    if (prompt.empty() || prompt.size() > size_t(kv.n_ctx())) fail("[eval] prompt of {} tokens does not fit the context", prompt.size());
+    return model_.prefill(prompt, kv, 0, false);
   }
 
   const TaskContract& task_;
@@ -124,15 +134,18 @@ class LocalCandidate : public Candidate {
   std::optional<ChatTemplate> tmpl_;
   std::optional<runtime::Generator> gen_;
   int32_t end_ = tok::kNoToken;
+  bool keep_answer_logits_ = false;
 };
 
 }  // namespace
 
 std::unique_ptr<Candidate> make_local_candidate(const TaskContract& t, const std::string& model_path,
-                                                const std::string& lora_path) {
+                                                const std::string& lora_path, bool keep_answer_logits) {
   if (!lora_path.empty())
     fail("[eval] --lora {}: adapters are not applied at inference yet; evaluate the merged GGUF instead", lora_path);
-  return std::make_unique<LocalCandidate>(t, model_path);
+  auto c = std::make_unique<LocalCandidate>(t, model_path);
+  c->keep_answer_logits(keep_answer_logits);
+  return c;
 }
 
 }  // namespace slm::eval

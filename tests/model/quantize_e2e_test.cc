@@ -46,8 +46,9 @@ TEST(QuantizeE2e, ImatrixQuantizeAndGate) {
   EXPECT_NE(slurp(log).find("\"kld_mean\""), std::string::npos);
   EXPECT_EQ(run(base + " --max-kld 0", log), 3) << slurp(log);
   EXPECT_NE(slurp(log).find("FAIL"), std::string::npos);
-  EXPECT_EQ(run(base + " --task t.yaml", log), 1);
-  EXPECT_NE(slurp(log).find("not available yet"), std::string::npos);
+  const std::string task = "quant-report --base " + model.string() + " --quant " + tmp.file("q.gguf") + " --task ";
+  EXPECT_EQ(run(task + tmp.file("missing.yaml"), log), 1);  // the task path of the gate: see tests/eval
+  EXPECT_NE(slurp(log).find("missing.yaml"), std::string::npos) << slurp(log);
   EXPECT_EQ(run("quantize " + model.string() + " " + tmp.file("x.gguf") + " Q9_K", log), 1);
 }
 
