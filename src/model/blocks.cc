@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/parallel.h"
+#include "model/attention.h"
 #include "model/lora.h"
 #include "model/observe.h"
 
@@ -134,8 +135,10 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
     store_row(k, kv.type(), std::span(s.v).subspan(r * kvd, kvd), kv.v_row(layer, seq, pos));
   }
   const int group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
-  // (row, head) pairs are independent: split them over the pool, one scores buffer per thread.
-  global_pool().for_range(int64_t(n) * cfg.n_head, 1, [&](int64_t b, int64_t e) {
+  // Prefill: tiles of rows x keys (attention.h). Otherwise (row, head) pairs are independent: split them
+  // over the pool, one scores buffer per thread.
+  if (n >= kTiledAttentionMinRows) attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
+  else global_pool().for_range(int64_t(n) * cfg.n_head, 1, [&](int64_t b, int64_t e) {
     std::vector<float> scores(s.scores.size());
     for (int64_t i = b; i < e; ++i) {
       const size_t r = size_t(i / cfg.n_head);

@@ -190,22 +190,29 @@ void fpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t k0, int64_t
   }
 }
 
+// kChains interleaved sums over the columns per output keep the f32 rounding close to the 4-token tiles'.
 template <int T>
 void fpanel_tile(const FPanel& p, const float* x, int64_t ldx, int64_t nk, float* y, int64_t ldy, __mmask16 m0,
                  __mmask16 m1, bool first) {
-  __m512 acc[T][2];
-  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < nk; ++k) {
+  constexpr int kChains = 2;
+  __m512 acc[kChains][T][2];
+  for (int c = 0; c < kChains; ++c)
+    for (int t = 0; t < T; ++t) acc[c][t][0] = acc[c][t][1] = _mm512_setzero_ps();
+  auto step = [&](int c, int64_t k) {
     const __m512 w0 = _mm512_load_ps(p.v[k][0]), w1 = _mm512_load_ps(p.v[k][1]);
     for (int t = 0; t < T; ++t) {
       const __m512 xv = _mm512_set1_ps(x[t * ldx + k]);
-      acc[t][0] = _mm512_fmadd_ps(w0, xv, acc[t][0]);
-      acc[t][1] = _mm512_fmadd_ps(w1, xv, acc[t][1]);
+      acc[c][t][0] = _mm512_fmadd_ps(w0, xv, acc[c][t][0]);
+      acc[c][t][1] = _mm512_fmadd_ps(w1, xv, acc[c][t][1]);
     }
-  }
+  };
+  int64_t k = 0;
+  for (; k + kChains <= nk; k += kChains)
+    for (int c = 0; c < kChains; ++c) step(c, k + c);
+  for (; k < nk; ++k) step(0, k);
   for (int t = 0; t < T; ++t) {
-    put16(y + t * ldy, acc[t][0], m0, first);
-    if (m1) put16(y + t * ldy + 16, acc[t][1], m1, first);
+    put16(y + t * ldy, _mm512_add_ps(acc[0][t][0], acc[1][t][0]), m0, first);
+    if (m1) put16(y + t * ldy + 16, _mm512_add_ps(acc[0][t][1], acc[1][t][1]), m1, first);
   }
 }
 

@@ -1,0 +1,139 @@
+// Tiled (flash-style) attention for prefill: see attention.h.
+#include "model/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/thread_pool.h"
+
+namespace slm::model {
+namespace {
+
+constexpr int kRowTile = 32;   // batch rows per task (times the GQA group = query rows)
+constexpr int kKeyTile = 128;  // KV positions per step
+
+// One task: rows [r0, r1) of the batch, all of sequence `seq`, and KV head `kh`.
+struct Task {
+  int r0, r1, seq, kh;
+  int64_t work;  // key positions summed over the rows, for ordering
+};
+
+struct Buffers {  // per thread, grown on demand
+  std::vector<float> q, s, kt, vt, o, otmp, m, l;
+};
+
+// y: (n, rows) = x: (n, cols) @ w^T for an f32 matrix w: (rows, cols) through the table.
+void product(const kernels::CpuKernels& k, const float* w, int64_t rows, int64_t cols, const float* x, int64_t n,
+             float* y) {
+  const kernels::MatView v{DType::F32, reinterpret_cast<const uint8_t*>(w), rows, cols, size_t(cols) * 4};
+  if (k.matmul_rows) return k.matmul_rows(v, x, nullptr, n, 0, rows, y);
+  k.matmul(v, std::span<const float>(x, size_t(n * cols)), n, std::span<float>(y, size_t(n * rows)));
+}
+
+// Head kh's slice of a cached row as floats.
+void load_head(const kernels::CpuKernels& k, KvType t, const void* row, size_t off, size_t hd, float* dst) {
+  if (t == KvType::f16) {
+    const kernels::MatView v{DType::F16, static_cast<const uint8_t*>(row) + off * 2, 1, int64_t(hd), hd * 2};
+    k.row_to_f32(v, 0, std::span<float>(dst, hd));
+  } else {
+    std::copy_n(static_cast<const float*>(row) + off, hd, dst);
+  }
+}
+
+// Scores of one query row for keys [j0, j0 + tk) -> unnormalised probabilities against the running max m;
+// returns the factor the earlier sums must be scaled by. Positions outside [lo, hi] get probability 0.
+float online_softmax_row(const kernels::CpuKernels& k, const ModelConfig& cfg, float* s, int tk, int j0, int lo, int hi,
+                         float& m, float& l) {
+  const float scale = cfg.attn_scale();
+  const int a = std::max(lo - j0, 0), b = std::min(hi - j0 + 1, tk);  // valid [a, b)
+  if (a >= b) {
+    std::fill(s, s + tk, 0.0f);
+    return 1.0f;
+  }
+  const std::span<float> valid(s + a, size_t(b - a));
+  k.scale(valid, scale);
+  if (cfg.attn_softcap > 0.0f) k.softcap(valid, cfg.attn_softcap);
+  const float mx = std::max(m, *std::max_element(valid.begin(), valid.end()));
+  const float alpha = m == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(m - mx);
+  float sum = 0.0f;
+  for (float& v : valid) {
+    v = std::exp(v - mx);
+    sum += v;
+  }
+  std::fill(s, s + a, 0.0f);
+  std::fill(s + b, s + tk, 0.0f);
+  m = mx;
+  l = l * alpha + sum;
+  return alpha;
+}
+
+void run_task(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, const Batch& batch,
+              std::span<const float> q, std::span<float> att, const Task& task, Buffers& b) {
+  const int group = cfg.n_head / cfg.n_head_kv;
+  const size_t hd = size_t(cfg.head_dim), qd = size_t(cfg.q_dim()), off = size_t(task.kh) * hd;
+  const int nr = task.r1 - task.r0, nq = nr * group;  // query i: row r0 + i / group, head kh * group + i % group
+  const bool slides = cfg.layer_slides(layer);
+  auto lo_of = [&](int r) { return slides ? std::max(0, batch.positions[size_t(r)] - cfg.sliding_window + 1) : 0; };
+  int lo = std::numeric_limits<int>::max(), hi = 0;
+  for (int r = task.r0; r < task.r1; ++r) lo = std::min(lo, lo_of(r)), hi = std::max(hi, batch.positions[size_t(r)]);
+
+  b.q.resize(size_t(nq) * hd), b.o.assign(size_t(nq) * hd, 0.0f), b.otmp.resize(size_t(nq) * hd);
+  b.s.resize(size_t(nq) * kKeyTile), b.kt.resize(kKeyTile * hd), b.vt.resize(kKeyTile * hd);
+  b.m.assign(size_t(nq), -std::numeric_limits<float>::infinity()), b.l.assign(size_t(nq), 0.0f);
+  for (int i = 0; i < nq; ++i) {
+    const size_t r = size_t(task.r0 + i / group), h = size_t(task.kh * group + i % group);
+    std::copy_n(q.data() + r * qd + h * hd, hd, b.q.data() + size_t(i) * hd);
+  }
+  for (int j0 = lo; j0 <= hi; j0 += kKeyTile) {
+    const int tk = std::min(kKeyTile, hi - j0 + 1);
+    for (int j = 0; j < tk; ++j)
+      load_head(k, kv.type(), kv.k_row(layer, task.seq, j0 + j), off, hd, &b.kt[size_t(j) * hd]);
+    product(k, b.kt.data(), tk, int64_t(hd), b.q.data(), nq, b.s.data());  // s: (nq, tk)
+    for (int i = 0; i < nq; ++i) {
+      const int r = task.r0 + i / group;
+      const float alpha = online_softmax_row(k, cfg, &b.s[size_t(i) * size_t(tk)], tk, j0, lo_of(r),
+                                             batch.positions[size_t(r)], b.m[size_t(i)], b.l[size_t(i)]);
+      if (alpha != 1.0f) k.scale(std::span<float>(&b.o[size_t(i) * hd], hd), alpha);
+    }
+    // V tile transposed: vt (hd, tk), so that o += p @ V is one more product.
+    float* row = b.otmp.data();  // a free head-sized buffer before otmp is written
+    for (int j = 0; j < tk; ++j) {
+      load_head(k, kv.type(), kv.v_row(layer, task.seq, j0 + j), off, hd, row);
+      for (size_t d = 0; d < hd; ++d) b.vt[d * size_t(tk) + size_t(j)] = row[d];
+    }
+    product(k, b.vt.data(), int64_t(hd), tk, b.s.data(), nq, b.otmp.data());  // otmp: (nq, hd)
+    k.add(b.otmp, b.o);
+  }
+  for (int i = 0; i < nq; ++i) {
+    const size_t r = size_t(task.r0 + i / group), h = size_t(task.kh * group + i % group);
+    const float inv = b.l[size_t(i)] > 0.0f ? 1.0f / b.l[size_t(i)] : 0.0f;
+    float* out = att.data() + r * qd + h * hd;
+    for (size_t d = 0; d < hd; ++d) out[d] = b.o[size_t(i) * hd + d] * inv;
+  }
+}
+
+}  // namespace
+
+void attend_tiled(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, const Batch& batch,
+                  std::span<const float> q, std::span<float> att) {
+  std::vector<Task> tasks;
+  const int n = int(batch.size());
+  for (int r0 = 0; r0 < n;) {  // runs of one sequence, cut into row tiles
+    int r1 = r0 + 1;
+    while (r1 < n && r1 - r0 < kRowTile && batch.seq_ids[size_t(r1)] == batch.seq_ids[size_t(r0)]) ++r1;
+    int64_t work = 0;
+    for (int r = r0; r < r1; ++r) work += batch.positions[size_t(r)] + 1;
+    for (int kh = 0; kh < cfg.n_head_kv; ++kh) tasks.push_back({r0, r1, batch.seq_ids[size_t(r0)], kh, work});
+    r0 = r1;
+  }
+  // Largest first: the threads that claim the last tasks finish close together.
+  std::stable_sort(tasks.begin(), tasks.end(), [](const Task& a, const Task& b) { return a.work > b.work; });
+  global_pool().parallel_for(int64_t(tasks.size()), [&](int64_t i) {
+    thread_local Buffers b;
+    run_task(k, cfg, kv, layer, batch, q, att, tasks[size_t(i)], b);
+  });
+}
+
+}  // namespace slm::model

@@ -1,0 +1,24 @@
+// Tiled causal attention for many query rows at once (prefill): online softmax over tiles of KV positions.
+#pragma once
+
+#include <span>
+
+#include "kernels/kernels.h"
+#include "model/config.h"
+#include "model/model.h"
+
+namespace slm::model {
+
+// Batches with at least this many rows take attend_tiled (fewer: one (row, head) at a time).
+constexpr size_t kTiledAttentionMinRows = 16;
+
+// att: (n, q_dim) = softmax(q K^T * scale [softcap] [causal, sliding window]) V for every batch row, reading
+// keys and values of positions lo..pos of the row's sequence through kv.k_row / kv.v_row (already written
+// for this batch). Rows of one sequence and the query heads of one KV head are handled together: a tile of
+// up to 32 rows x group queries meets tiles of 128 keys as two small matrix products (the table's
+// matmul_rows, F32), with a running max and sum per query, so each key tile is read once per row tile.
+// q: (n, q_dim) after RoPE. Splits (row tile, KV head) tasks over the global pool.
+void attend_tiled(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, const Batch& batch,
+                  std::span<const float> q, std::span<float> att);
+
+}  // namespace slm::model
