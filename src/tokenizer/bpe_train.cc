@@ -301,13 +301,19 @@ void BpeTrainer::add_text(std::string_view text) {
     text = clean;
   }
   st_->stats.bytes += text.size();
-  // Special-token texts are cut out: they are matched whole at encode time, never merged into.
+  // Special-token texts are cut out: they are matched whole at encode time, never merged into. next[k]
+  // caches where special k occurs next, so the text is scanned once per special, not once per hit.
+  const std::vector<std::string>& specials = st_->opt.specials;
+  std::vector<size_t> next(specials.size());
+  for (size_t k = 0; k < specials.size(); ++k) next[k] = text.find(specials[k]);
   size_t from = 0;
   while (from < text.size()) {
     size_t hit = std::string_view::npos, len = 0;
-    for (const std::string& s : st_->opt.specials) {
-      const size_t p = text.find(s, from);
-      if (p < hit || (p == hit && p != std::string_view::npos && s.size() > len)) hit = p, len = s.size();
+    for (size_t k = 0; k < specials.size(); ++k) {
+      if (next[k] != std::string_view::npos && next[k] < from) next[k] = text.find(specials[k], from);
+      const size_t p = next[k];
+      if (p == std::string_view::npos) continue;
+      if (p < hit || (p == hit && specials[k].size() > len)) hit = p, len = specials[k].size();
     }
     if (hit == std::string_view::npos) break;
     st_->add_segment(text.substr(from, hit - from));
