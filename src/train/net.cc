@@ -24,10 +24,6 @@ constexpr const char* kGguf[kNumTargets] = {"attn_q", "attn_k", "attn_v", "attn_
 constexpr const char* kShort[kNumTargets] = {"q", "k", "v", "o", "gate", "up", "down"};
 
 void check_supported(const model::ModelConfig& c) {
-  if (c.qk_norm || c.post_norms || c.attn_softcap > 0 || c.final_softcap > 0 || c.sliding_window > 0)
-    fail("[train] architecture '{}' uses q/k norms, post-norms, soft-capping or sliding windows, which the "
-         "training graph does not support yet",
-         c.arch);
   if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0)
     fail("[train] {} heads do not group over {} kv heads", c.n_head, c.n_head_kv);
 }
@@ -65,6 +61,14 @@ Net<T> skeleton(const model::ModelConfig& c, bool alloc_mats = true) {
     for (int t = 0; t < kNumTargets; ++t) {
       const auto s = target_shape<T>(c, t);
       L.w[size_t(t)] = make<T>(p + kGguf[t] + ".weight", s[0], s[1], alloc_mats);
+    }
+    if (c.qk_norm) {
+      L.q_norm = make<T>(p + "attn_q_norm.weight", 1, c.head_dim);
+      L.k_norm = make<T>(p + "attn_k_norm.weight", 1, c.head_dim);
+    }
+    if (c.post_norms) {
+      L.post_attn_norm = make<T>(p + "post_attention_norm.weight", 1, c.dim);
+      L.post_ffn_norm = make<T>(p + "post_ffw_norm.weight", 1, c.dim);
     }
     if (c.qkv_bias) {
       L.bq = make<T>(p + "attn_q.bias", 1, c.q_dim());
@@ -130,6 +134,8 @@ Net<T> Net<T>::from_model(const model::Model& m, bool keep_quantised) {
     const kernels::MatView* mats[kNumTargets] = {&W.wq, &W.wk, &W.wv, &W.wo, &W.w_gate, &W.w_up, &W.w_down};
     for (int t = 0; t < kNumTargets; ++t) load_mat(*mats[t], L.w[size_t(t)], keep_quantised);
     if (c.qkv_bias) load_vec(W.bq, L.bq), load_vec(W.bk, L.bk), load_vec(W.bv, L.bv);
+    if (c.qk_norm) load_vec(W.q_norm, L.q_norm), load_vec(W.k_norm, L.k_norm);
+    if (c.post_norms) load_vec(W.post_attn_norm, L.post_attn_norm), load_vec(W.post_ffn_norm, L.post_ffn_norm);
   }
   return n;
 }
@@ -153,7 +159,7 @@ std::vector<Tensor<T>*> Net<T>::tensors() {
   for (Layer<T>& L : layers) {
     r.push_back(&L.attn_norm);
     for (Tensor<T>& t : L.w) r.push_back(&t);
-    for (Tensor<T>* b : {&L.bq, &L.bk, &L.bv})
+    for (Tensor<T>* b : {&L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm, &L.post_attn_norm, &L.post_ffn_norm})
       if (!b->empty()) r.push_back(b);
     r.push_back(&L.ffn_norm);
   }

@@ -63,6 +63,8 @@ struct Layer {
   Tensor<T> attn_norm, ffn_norm;
   std::array<Tensor<T>, kNumTargets> w;  // wq (q_dim, dim) ... w_down (dim, ffn)
   Tensor<T> bq, bk, bv;                  // qwen2
+  Tensor<T> q_norm, k_norm;              // qwen3: per-head RMSNorm of q and k (head_dim)
+  Tensor<T> post_attn_norm, post_ffn_norm;  // gemma2: RMSNorm of the attention and MLP outputs
   std::array<Lora<T>, kNumTargets> lora;
 };
 

@@ -18,12 +18,13 @@ struct Net<T>::Impl {
   };
   struct LayerCache {
     V xin, xn1, r1, q, k, v, p, att, xmid, xn2, r2, g, u, h;
+    V qraw, kraw, rq, rk, opre, ro, mpre, rm;  // q/k before their norms (qwen3), outputs before post-norms
     std::array<Lin, kNumTargets> lin;
   };
   Net& net;
   int64_t n;
   std::vector<LayerCache> lc;
-  V x, xnf, rf, cos, sin;
+  V x, xnf, rf, cos, sin, capped;
 
   static const T* ptr(const Tensor<T>& t) { return t.empty() ? nullptr : t.w.data(); }
   static T* gptr(Tensor<T>& t) { return t.trainable && !t.g.empty() ? t.g.data() : nullptr; }
@@ -91,9 +92,34 @@ struct Net<T>::Impl {
     }
   }
 
-  AttnShape attn_shape() const {
+  AttnShape attn_shape(size_t l) const {
     const model::ModelConfig& c = net.cfg_;
-    return {n, c.n_head, c.n_head_kv, c.head_dim, double(c.attn_scale())};
+    return {n, c.n_head, c.n_head_kv, c.head_dim, double(c.attn_scale()), double(c.attn_softcap),
+            c.layer_slides(int(l)) ? int64_t(c.sliding_window) : 0};
+  }
+
+  // qwen3: per-head RMSNorm of q or k in place; raw keeps the input, r the per-row rstd.
+  void head_norm_forward(const Tensor<T>& w, int heads, V& x, V& raw, V& r) {
+    const model::ModelConfig& c = net.cfg_;
+    raw = x, r.resize(size_t(n * heads));
+    rmsnorm_forward(raw.data(), w.w.data(), T(c.norm_eps), x.data(), r.data(), n * heads, c.head_dim);
+  }
+  void head_norm_backward(Tensor<T>& w, int heads, const V& raw, const V& r, V& dx) {
+    V d(dx.size(), T(0));
+    rmsnorm_backward(raw.data(), w.w.data(), r.data(), dx.data(), d.data(), gptr(w), n * heads, net.cfg_.head_dim);
+    dx = std::move(d);
+  }
+  // gemma2: y = rmsnorm(y) in place, pre keeps the input.
+  void post_norm_forward(const Tensor<T>& w, V& y, V& pre, V& r) {
+    const model::ModelConfig& c = net.cfg_;
+    pre = y, r.resize(size_t(n));
+    rmsnorm_forward(pre.data(), w.w.data(), T(c.norm_eps), y.data(), r.data(), n, c.dim);
+  }
+  // d (the residual's gradient) -> gradient of the pre-norm output.
+  V post_norm_backward(Tensor<T>& w, const V& pre, const V& r, const V& d) {
+    V dpre(d.size(), T(0));
+    rmsnorm_backward(pre.data(), w.w.data(), r.data(), d.data(), dpre.data(), gptr(w), n, net.cfg_.dim);
+    return dpre;
   }
 
   // One decoder layer on x (n, dim) in place, filling lc[l]. The dropout stream of a layer depends only on
@@ -112,13 +138,18 @@ struct Net<T>::Impl {
     lin_forward(L, kQ, &L.bq, C.xn1.data(), C.q, C.lin[kQ], rng);
     lin_forward(L, kK, &L.bk, C.xn1.data(), C.k, C.lin[kK], rng);
     lin_forward(L, kV, &L.bv, C.xn1.data(), C.v, C.lin[kV], rng);
+    if (c.qk_norm) {
+      head_norm_forward(L.q_norm, c.n_head, C.q, C.qraw, C.rq);
+      head_norm_forward(L.k_norm, c.n_head_kv, C.k, C.kraw, C.rk);
+    }
     rope_apply(C.q.data(), cos.data(), sin.data(), n, c.n_head, c.head_dim, c.rope_dim, adjacent, false);
     rope_apply(C.k.data(), cos.data(), sin.data(), n, c.n_head_kv, c.head_dim, c.rope_dim, adjacent, false);
     C.p.assign(size_t(c.n_head * n * n), T(0));
     C.att.assign(size_t(n * c.q_dim()), T(0));
-    attention_forward(net.pool_, attn_shape(), C.q.data(), C.k.data(), C.v.data(), C.p.data(), C.att.data());
+    attention_forward(net.pool_, attn_shape(l), C.q.data(), C.k.data(), C.v.data(), C.p.data(), C.att.data());
     V o;
     lin_forward(L, kO, nullptr, C.att.data(), o, C.lin[kO], rng);
+    if (c.post_norms) post_norm_forward(L.post_attn_norm, o, C.opre, C.ro);
     for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
     C.xmid = x;
     C.xn2.resize(x.size()), C.r2.resize(size_t(n));
@@ -128,6 +159,7 @@ struct Net<T>::Impl {
     C.h.resize(C.g.size());
     glu_forward(C.g.data(), C.u.data(), C.h.data(), int64_t(C.g.size()), gelu);
     lin_forward(L, kDown, nullptr, C.h.data(), o, C.lin[kDown], rng);
+    if (c.post_norms) post_norm_forward(L.post_ffn_norm, o, C.mpre, C.rm);
     for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
   }
 
@@ -140,7 +172,8 @@ struct Net<T>::Impl {
 
   static size_t cache_bytes(const LayerCache& C) {
     size_t b = 0;
-    for (const V* v : {&C.xin, &C.xn1, &C.r1, &C.q, &C.k, &C.v, &C.p, &C.att, &C.xmid, &C.xn2, &C.r2, &C.g, &C.u, &C.h})
+    for (const V* v : {&C.xin, &C.xn1, &C.r1, &C.q, &C.k, &C.v, &C.p, &C.att, &C.xmid, &C.xn2, &C.r2, &C.g, &C.u, &C.h,
+                       &C.qraw, &C.kraw, &C.rq, &C.rk, &C.opre, &C.ro, &C.mpre, &C.rm})
       b += v->capacity();
     for (const Lin& l : C.lin) b += l.xd.capacity() + l.mask.capacity() + l.xa.capacity();
     return b * sizeof(T);
@@ -177,6 +210,11 @@ struct Net<T>::Impl {
     const Tensor<T>& out = net.output.empty() ? net.tok_embd : net.output;
     V logits(size_t(n * c.n_vocab));
     linear_forward(net.pool_, out, (const T*)nullptr, xnf.data(), logits.data(), n);
+    if (c.final_softcap > 0) {  // gemma2: logits -> cap * tanh(logits / cap); kept for the backward
+      const T cap = T(c.final_softcap);
+      for (T& z : logits) z = cap * std::tanh(z / cap);
+      capped = logits;
+    }
     return logits;
   }
 
@@ -201,7 +239,8 @@ struct Net<T>::Impl {
       }
       // MLP: x += down(act(gate(xn2)) * up(xn2))
       V dh(C.h.size(), T(0)), dg(C.g.size(), T(0)), du(C.u.size(), T(0));
-      lin_backward(L, kDown, nullptr, C.h.data(), dx.data(), dh.data(), C.lin[kDown]);
+      const V dmlp = c.post_norms ? post_norm_backward(L.post_ffn_norm, C.mpre, C.rm, dx) : V{};
+      lin_backward(L, kDown, nullptr, C.h.data(), c.post_norms ? dmlp.data() : dx.data(), dh.data(), C.lin[kDown]);
       glu_backward(C.g.data(), C.u.data(), dh.data(), dg.data(), du.data(), int64_t(dh.size()), gelu);
       std::fill(dxn.begin(), dxn.end(), T(0));
       lin_backward(L, kGate, nullptr, C.xn2.data(), dg.data(), dxn.data(), C.lin[kGate]);
@@ -210,11 +249,16 @@ struct Net<T>::Impl {
                        d);
       // attention: x += o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1)))
       V datt(C.att.size(), T(0)), dq(C.q.size(), T(0)), dk(C.k.size(), T(0)), dv(C.v.size(), T(0));
-      lin_backward(L, kO, nullptr, C.att.data(), dx.data(), datt.data(), C.lin[kO]);
-      attention_backward(net.pool_, attn_shape(), C.q.data(), C.k.data(), C.v.data(), C.p.data(), datt.data(),
+      const V dattn = c.post_norms ? post_norm_backward(L.post_attn_norm, C.opre, C.ro, dx) : V{};
+      lin_backward(L, kO, nullptr, C.att.data(), c.post_norms ? dattn.data() : dx.data(), datt.data(), C.lin[kO]);
+      attention_backward(net.pool_, attn_shape(l), C.q.data(), C.k.data(), C.v.data(), C.p.data(), datt.data(),
                          dq.data(), dk.data(), dv.data());
       rope_apply(dq.data(), cos.data(), sin.data(), n, c.n_head, c.head_dim, c.rope_dim, adjacent, true);
       rope_apply(dk.data(), cos.data(), sin.data(), n, c.n_head_kv, c.head_dim, c.rope_dim, adjacent, true);
+      if (c.qk_norm) {
+        head_norm_backward(L.q_norm, c.n_head, C.qraw, C.rq, dq);
+        head_norm_backward(L.k_norm, c.n_head_kv, C.kraw, C.rk, dk);
+      }
       std::fill(dxn.begin(), dxn.end(), T(0));
       lin_backward(L, kQ, &L.bq, C.xn1.data(), dq.data(), dxn.data(), C.lin[kQ]);
       lin_backward(L, kK, &L.bk, C.xn1.data(), dk.data(), dxn.data(), C.lin[kK]);
@@ -238,7 +282,7 @@ double Net<T>::loss_and_backward(const Sequence& s, double grad_scale, uint64_t 
   for (int32_t t : s.targets)
     if (t < 0 || t >= cfg_.n_vocab) fail("[train] target id {} out of range [0, {})", t, cfg_.n_vocab);
   peak_activation_bytes_ = 0;
-  Impl im{*this, int64_t(n), {}, {}, {}, {}, {}, {}};
+  Impl im{*this, int64_t(n), {}, {}, {}, {}, {}, {}, {}};
   std::vector<T> logits = im.forward(s.tokens, dropout_seed);
   double loss = 0;
   if (teacher) {
@@ -251,13 +295,19 @@ double Net<T>::loss_and_backward(const Sequence& s, double grad_scale, uint64_t 
     loss = cross_entropy_forward_backward(logits.data(), s.targets.data(), s.weights.data(), int64_t(n),
                                           int64_t(cfg_.n_vocab), T(grad_scale));
   }
-  if (backward) im.backward(s.tokens, logits, dropout_seed);
+  if (backward) {
+    if (cfg_.final_softcap > 0) {  // through cap * tanh(z / cap): times 1 - (y / cap)^2
+      const T cap = T(cfg_.final_softcap);
+      for (size_t i = 0; i < logits.size(); ++i) logits[i] *= T(1) - (im.capped[i] / cap) * (im.capped[i] / cap);
+    }
+    im.backward(s.tokens, logits, dropout_seed);
+  }
   return loss;
 }
 
 template <class T>
 std::vector<T> Net<T>::logits(const std::vector<int32_t>& tokens) {
-  Impl im{*this, int64_t(tokens.size()), {}, {}, {}, {}, {}, {}};
+  Impl im{*this, int64_t(tokens.size()), {}, {}, {}, {}, {}, {}, {}};
   if (tokens.empty()) return {};
   return im.forward(tokens, 0);
 }

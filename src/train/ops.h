@@ -3,6 +3,7 @@
 // Backward passes accumulate (+=) into gradients so several uses of one tensor add up.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -111,6 +112,9 @@ struct AttnShape {
   int64_t n;  // tokens of one sequence, causal
   int n_head, n_head_kv, head_dim;
   double scale;
+  double softcap = 0;  // gemma2: scores -> cap * tanh(scores / cap); 0 = off
+  int64_t window = 0;  // sliding window: key j visible from query i iff i - j < window; 0 = off
+  int64_t lo(int64_t i) const { return window > 0 ? std::max<int64_t>(0, i - window + 1) : 0; }
 };
 
 // q: (n, H*hd), k, v: (n, Hkv*hd) -> out: (n, H*hd); p: (H, n, n) softmax probabilities kept.
@@ -123,17 +127,20 @@ void attention_forward(ThreadPool* pool, const AttnShape& s, const T* q, const T
       const int64_t h = job / n, i = job % n, kh = h / group;
       T* pr = p + (h * n + i) * n;
       T mx = -INFINITY;
-      for (int64_t j = 0; j <= i; ++j) {
+      const int64_t lo = s.lo(i);
+      for (int64_t j = lo; j <= i; ++j) {
         pr[j] = dot(q + i * qd + h * hd, k + j * kd + kh * hd, hd) * T(s.scale);
+        if (s.softcap > 0) pr[j] = T(s.softcap) * std::tanh(pr[j] / T(s.softcap));
         mx = std::max(mx, pr[j]);
       }
       T sum = 0;
-      for (int64_t j = 0; j <= i; ++j) sum += (pr[j] = std::exp(pr[j] - mx));
-      for (int64_t j = 0; j <= i; ++j) pr[j] /= sum;
+      for (int64_t j = lo; j <= i; ++j) sum += (pr[j] = std::exp(pr[j] - mx));
+      for (int64_t j = lo; j <= i; ++j) pr[j] /= sum;
+      for (int64_t j = 0; j < lo; ++j) pr[j] = 0;
       for (int64_t j = i + 1; j < n; ++j) pr[j] = 0;
       T* o = out + i * qd + h * hd;
       for (int64_t d = 0; d < hd; ++d) o[d] = 0;
-      for (int64_t j = 0; j <= i; ++j) axpy(pr[j], v + j * kd + kh * hd, o, hd);
+      for (int64_t j = lo; j <= i; ++j) axpy(pr[j], v + j * kd + kh * hd, o, hd);
     }
   });
 }
@@ -159,7 +166,11 @@ void attention_backward(ThreadPool* pool, const AttnShape& s, const T* q, const 
             axpy(pr[j], dor, dv + j * kd + kh * hd, hd);
           }
           for (int64_t j = 0; j <= i; ++j) {
-            const T g = pr[j] * (ds[size_t(j)] - acc) * T(s.scale);  // dScore
+            T g = pr[j] * (ds[size_t(j)] - acc) * T(s.scale);  // dScore
+            if (s.softcap > 0 && g != T(0)) {  // d cap*tanh(r/cap) / dr = 1 - tanh^2, r recomputed
+              const T th = std::tanh(dot(q + i * qd + h * hd, k + j * kd + kh * hd, hd) * T(s.scale / s.softcap));
+              g *= T(1) - th * th;
+            }
             axpy(g, k + j * kd + kh * hd, dq + i * qd + h * hd, hd);
             axpy(g, q + i * qd + h * hd, dk + j * kd + kh * hd, hd);
           }

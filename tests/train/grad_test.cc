@@ -113,6 +113,28 @@ TEST(TrainOps, AttentionBackwardGqa) {
   expect_grad(f, v, dv, "dv");
 }
 
+TEST(TrainOps, AttentionBackwardSoftcapWindow) {
+  Rng rng(14);
+  AttnShape s{5, 2, 1, 3, 0.7};
+  s.softcap = 1.5, s.window = 3;
+  const size_t qd = 2 * 3, kd = 3;
+  Vec q = randn(rng, s.n * qd, 2.0), k = randn(rng, s.n * kd), v = randn(rng, s.n * kd), dy = randn(rng, s.n * qd);
+  Vec p(2 * s.n * s.n);
+  auto f = [&] {
+    Vec out(s.n * qd);
+    attention_forward<double>(nullptr, s, q.data(), k.data(), v.data(), p.data(), out.data());
+    return weighted(out, dy);
+  };
+  f();
+  EXPECT_EQ(p[size_t(4 * s.n + 0)], 0.0);  // head 0, query 4 cannot see key 0 through a window of 3
+  Vec dq(q.size()), dk(k.size()), dv(v.size());
+  attention_backward<double>(nullptr, s, q.data(), k.data(), v.data(), p.data(), dy.data(), dq.data(), dk.data(),
+                             dv.data());
+  expect_grad(f, q, dq, "dq");
+  expect_grad(f, k, dk, "dk");
+  expect_grad(f, v, dv, "dv");
+}
+
 TEST(TrainOps, GatedActivationBackward) {
   Rng rng(5);
   for (bool gelu : {false, true}) {
@@ -181,6 +203,33 @@ TEST(TrainGrad, FullModelBiasGeluTied) {
   Net<double> net = Net<double>::random(tiny_config(true, true, true), 8, 0.5f);
   net.set_full_trainable();
   check_model(net, "full qwen2-style");
+}
+
+TEST(TrainGrad, FullModelQwen3QkNorm) {
+  model::ModelConfig c = tiny_config(false, false, false);
+  c.arch = "qwen3", c.qk_norm = true, c.rope_style = model::RopeStyle::neox;
+  Net<double> net = Net<double>::random(c, 12, 0.5f);
+  for (Layer<double>& L : net.layers)  // norms away from 1 so their gradients are not special
+    for (double& w : L.q_norm.w) w = 0.8 + 0.1 * double(&w - L.q_norm.w.data());
+  net.set_full_trainable();
+  check_model(net, "full qwen3");
+}
+
+TEST(TrainGrad, FullModelGemma2) {
+  model::ModelConfig c = tiny_config(false, true, true);  // GeGLU, neox RoPE, embed scale, tied output
+  c.arch = "gemma2", c.post_norms = true, c.attn_softcap = 2.0f, c.final_softcap = 3.0f;
+  c.sliding_window = 2, c.sliding_layer_period = 2;
+  Net<double> net = Net<double>::random(c, 13, 0.5f);
+  net.set_full_trainable();
+  check_model(net, "full gemma2");
+  Net<double> lora = Net<double>::random(c, 14, 0.5f);
+  LoraConfig lc;
+  lc.rank = 2;
+  lora.add_lora(lc, 15);
+  for (Tensor<double>* t : lora.trainable())
+    if (t->name.ends_with("lora_b"))
+      for (double& v : t->w) v = 0.3;
+  check_model(lora, "lora gemma2");
 }
 
 TEST(TrainGrad, LoraAllTargets) {
