@@ -1,6 +1,7 @@
 // Loading llama.cpp GGUF LoRA adapters into a Model and applying them at the matmul site.
 #include "model/lora.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "core/error.h"
@@ -24,19 +25,45 @@ size_t load_f32(const gguf::File& f, const gguf::TensorInfo& t, std::vector<floa
   return off;
 }
 
+thread_local std::span<const int32_t> t_rows;  // see LoraRowsScope
+
 }  // namespace
 
+LoraRowsScope::LoraRowsScope(std::span<const int32_t> rows) : saved_(t_rows) { t_rows = rows; }
+LoraRowsScope::~LoraRowsScope() { t_rows = saved_; }
+
 void lora_apply(const kernels::CpuKernels& k, const std::vector<LoraMat>& adapters, std::span<const float> x,
-                int64_t n, std::span<float> y) {
+                int64_t n, std::span<float> y, std::span<const int32_t> row_adapter) {
+  if (adapters.empty()) return;
+  if (row_adapter.empty()) row_adapter = t_rows;
+  SLM_CHECK(row_adapter.empty() || row_adapter.size() == size_t(n), "{} row adapters for {} rows", row_adapter.size(), n);
   for (const LoraMat& a : adapters) {
-    std::vector<float> t(size_t(n * a.a.rows)), u(size_t(n * a.b.rows));
-    kernels::matmul_parallel(k, a.a, x, n, t);  // t: (n, rank)
-    kernels::matmul_parallel(k, a.b, t, n, u);  // u: (n, out)
-    for (size_t i = 0; i < u.size(); ++i) y[i] += a.scale * u[i];
+    const size_t in = size_t(a.a.cols), out = size_t(a.b.rows);
+    std::vector<int64_t> rows;  // the rows this adapter runs on, when not all
+    if (!row_adapter.empty()) {
+      for (int64_t r = 0; r < n; ++r) {
+        if (row_adapter[size_t(r)] == a.adapter) rows.push_back(r);
+      }
+      if (rows.empty()) continue;
+    }
+    const int64_t m = row_adapter.empty() ? n : int64_t(rows.size());
+    std::vector<float> xs;  // gathered rows: (m, in)
+    if (!row_adapter.empty()) {
+      xs.resize(size_t(m) * in);
+      for (size_t i = 0; i < rows.size(); ++i)
+        std::copy_n(x.begin() + ptrdiff_t(size_t(rows[i]) * in), in, xs.begin() + ptrdiff_t(i * in));
+    }
+    std::vector<float> t(size_t(m * a.a.rows)), u(size_t(m) * out);
+    kernels::matmul_parallel(k, a.a, row_adapter.empty() ? x : std::span<const float>(xs), m, t);  // t: (m, rank)
+    kernels::matmul_parallel(k, a.b, t, m, u);                                                      // u: (m, out)
+    for (int64_t i = 0; i < m; ++i) {
+      const size_t r = row_adapter.empty() ? size_t(i) : size_t(rows[size_t(i)]);
+      for (size_t j = 0; j < out; ++j) y[r * out + j] += a.scale * u[size_t(i) * out + j];
+    }
   }
 }
 
-void Model::add_lora(const std::string& path, float scale) {
+int Model::add_lora(const std::string& path, float scale) {
   auto file = std::make_shared<gguf::File>(gguf::File::open(path));
   const gguf::File& f = *file;
   if (f.get_string("general.type").value_or("") != "adapter" || f.get_string("adapter.type").value_or("") != "lora")
@@ -80,9 +107,10 @@ void Model::add_lora(const std::string& path, float scale) {
                               size_t(cols) * 4};
     };
     weights_->layers[size_t(p.layer)].lora[p.site].push_back(
-        {view(p.a, p.rank, p.in), view(p.b, p.out, p.rank), sc});
+        {view(p.a, p.rank, p.in), view(p.b, p.out, p.rank), sc, int(adapters_.size())});
   }
   adapters_.push_back(store);
+  return int(adapters_.size()) - 1;
 }
 
 }  // namespace slm::model

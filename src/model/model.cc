@@ -10,6 +10,7 @@
 #include "io/gguf.h"
 #include "model/forward.h"
 #include "model/llama2c.h"
+#include "model/lora.h"
 #include "model/registry.h"
 
 namespace slm::model {
@@ -57,6 +58,15 @@ Model Model::from_gguf(std::shared_ptr<const gguf::File> file) {
 
 void Model::forward(const Batch& batch, KvCache& kv, std::span<float> logits_out) const {
   const auto fwd = arch_ && arch_->forward ? arch_->forward : decoder_forward;
+  if (!batch.adapters.empty()) {
+    if (batch.adapters.size() != batch.tokens.size())
+      fail("[model] batch has {} adapter entries for {} rows", batch.adapters.size(), batch.tokens.size());
+    for (int32_t a : batch.adapters) {
+      if (a < -1 || a >= n_loras()) fail("[model] batch row uses adapter {}; the model has {}", a, n_loras());
+    }
+  }
+  kv.reserve_batch(batch);  // a paged cache backs the positions the batch writes (no-op when contiguous)
+  const LoraRowsScope lora_rows(batch.adapters);
   fwd(cfg_, *weights_, batch, kv, logits_out);
 }
 

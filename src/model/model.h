@@ -19,11 +19,14 @@ namespace slm::model {
 // One forward call's tokens. Row i is token tokens[i] at position positions[i] of sequence seq_ids[i];
 // want_logits[i] != 0 asks for its logits. Rows of one sequence must appear in increasing position order,
 // and a sequence's first new position must equal its current cache length (no holes).
+// adapters: empty = every LoRA adapter of the model applies to every row; else one entry per row, the
+// index (Model::add_lora order) of the one adapter that row uses, or -1 for none (per-request adapters).
 struct Batch {
   std::vector<int32_t> tokens;
   std::vector<int32_t> positions;
   std::vector<int32_t> seq_ids;
   std::vector<uint8_t> want_logits;
+  std::vector<int32_t> adapters;
 
   void add(int32_t token, int32_t pos, int32_t seq = 0, bool logits = false) {
     tokens.push_back(token);
@@ -31,7 +34,7 @@ struct Batch {
     seq_ids.push_back(seq);
     want_logits.push_back(logits ? 1 : 0);
   }
-  void clear() { tokens.clear(), positions.clear(), seq_ids.clear(), want_logits.clear(); }
+  void clear() { tokens.clear(), positions.clear(), seq_ids.clear(), want_logits.clear(), adapters.clear(); }
   size_t size() const { return tokens.size(); }
   size_t n_logits() const;  // rows with want_logits set
 };
@@ -42,10 +45,17 @@ struct KvCacheOptions {
   int n_seq = 1;       // sequences the cache holds, ids 0..n_seq-1
   int n_ctx = 0;       // positions per sequence; 0 = the model's context length
   KvType type = KvType::f16;
+  int block = 0;       // 0: one contiguous n_ctx region per sequence; > 0: paged, positions per block
+  int n_blocks = 0;    // paged: blocks in the shared pool; 0 = n_seq * ceil(n_ctx / block)
 };
 
 // K and V for every layer and sequence: k(layer, seq, pos) is a (n_head_kv * head_dim) row.
-// Memory: n_layer * n_seq * n_ctx * 2 * n_head_kv * head_dim * (2 or 4) bytes, allocated up front.
+// Contiguous: n_layer * n_seq * n_ctx * 2 * kv_dim * (2 or 4) bytes, allocated up front.
+// Paged (block > 0): a shared pool of n_blocks blocks, each holding `block` positions of every layer, and
+// a block table per sequence; position p of a sequence lives in block table[p / block]. Blocks are
+// reference-counted: each table entry holds one reference and an outside owner (a prefix cache) may hold
+// more (retain_block / release_block), so sequences that share a prompt prefix share its blocks. Writes go
+// only to blocks one sequence holds: reserve() copies a shared block before a sequence writes into it.
 class KvCache {
  public:
   KvCache(const ModelConfig& cfg, KvCacheOptions opt = {});
@@ -65,13 +75,39 @@ class KvCache {
   int n_layer() const { return n_layer_; }
   void set_seq_len(int seq, int n);  // used by forward after writing positions
 
+  // Paged caches only (the contiguous layout answers paged() == false and reserve() == true).
+  bool paged() const { return block_ > 0; }
+  int block_size() const { return block_; }
+  int n_blocks() const { return int(refs_.size()); }
+  int free_blocks() const { return int(free_.size()); }
+  int block_refs(int b) const;
+  std::span<const int32_t> block_table(int seq) const;
+  // Blocks reserve(seq, n) would take from the pool (new blocks plus copies of shared ones).
+  int blocks_needed(int seq, int n) const;
+  // Backs positions [0, n) of `seq` with blocks and makes positions [seq_len, n) writable (a block there
+  // that others hold is copied first). Returns false and changes nothing when the pool is short.
+  bool reserve(int seq, int n);
+  // Reserves every position the batch writes (Model::forward calls it); throws when the pool is short.
+  void reserve_batch(const Batch& batch);
+  // Starts the empty sequence `seq` on shared blocks (one more reference each) that hold its first n
+  // positions (n <= blocks.size() * block_size()).
+  void attach(int seq, std::span<const int32_t> blocks, int n);
+  void retain_block(int b);
+  void release_block(int b);  // back to the pool when nothing holds it
+
  private:
   size_t offset(int layer, int seq, int pos) const;
-  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0;
+  size_t block_bytes() const { return size_t(n_layer_) * size_t(block_) * size_t(kv_dim_) * elem_bytes_; }
+  int32_t take_block();
+  void check_block(int b) const;
+  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0, block_ = 0;
   KvType type_ = KvType::f16;
   size_t elem_bytes_ = 2;
   std::vector<uint8_t> k_, v_;
   std::vector<int> len_;
+  std::vector<std::vector<int32_t>> table_;  // paged: per sequence, its blocks in position order
+  std::vector<int32_t> refs_;                // paged: per block
+  std::vector<int32_t> free_;                // paged: blocks nothing holds (a stack)
 };
 
 struct Weights;  // model/weights.h: views into the mapped file
@@ -99,8 +135,10 @@ class Model {
   const Weights& weights() const { return *weights_; }
   // Applies a llama.cpp GGUF LoRA adapter (general.type=adapter) at every projection it names, as
   // y += scale * alpha / rank * B (A x); several may be added. Defined in model/lora.cc. Throws slm::Error
-  // for a file that is not an adapter or does not match the model's shapes.
-  void add_lora(const std::string& path, float scale = 1.0f);
+  // for a file that is not an adapter or does not match the model's shapes. Returns the adapter's index
+  // (0, 1, ...), which Batch::adapters uses to pick it per row.
+  int add_lora(const std::string& path, float scale = 1.0f);
+  int n_loras() const { return int(adapters_.size()); }
 
   KvCache make_cache(KvCacheOptions opt = {}) const { return KvCache(cfg_, opt); }
 

@@ -21,6 +21,7 @@ using kernels::MatView;
 struct LoraMat {
   MatView a, b;
   float scale = 1.0f;
+  int adapter = 0;  // Model::add_lora index (Batch::adapters selects rows by it)
 };
 enum LoraSite { kLoraQ, kLoraK, kLoraV, kLoraO, kLoraGate, kLoraUp, kLoraDown, kLoraSites };
 

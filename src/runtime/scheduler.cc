@@ -1,8 +1,10 @@
-// Continuous batching scheduler: admission, prefix reuse, the mixed prefill/decode step and sampling.
+// Continuous batching scheduler: admission (slots and KV blocks), prefix sharing, the mixed
+// prefill/decode step and sampling.
 #include "runtime/scheduler.h"
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "core/error.h"
 
@@ -31,6 +33,10 @@ struct Scheduler::Seq {
   StopMatcher stop;
   std::optional<constrained::Constraint> cons;
   int slot = -1;
+  int blocks = 0;        // KV blocks the sequence may come to hold (prompt plus max_tokens)
+  std::vector<int32_t> held;  // the tokens its KV positions hold
+  uint64_t chain = PrefixCache::kRoot;  // prefix-cache key of its first `keyed` blocks
+  size_t keyed = 0;
   size_t fed = 0;        // prompt tokens the KV cache holds (cached ones included)
   bool decoding = false;  // the whole prompt is in; `last` is the next token to feed
   int32_t last = -1;
@@ -48,16 +54,21 @@ Scheduler::Scheduler(const model::Model& model, SchedulerOptions opt)
     : model_(model),
       opt_(opt),
       n_ctx_(opt.n_ctx > 0 ? opt.n_ctx : std::min(model.n_ctx(), 4096)),
-      kv_(model.make_cache({.n_seq = std::max(1, opt.max_seqs), .n_ctx = n_ctx_, .type = opt.kv_type})) {
+      kv_(model.make_cache({.n_seq = std::max(1, opt.max_seqs),
+                            .n_ctx = n_ctx_,
+                            .type = opt.kv_type,
+                            .block = opt.kv_block < 1 ? 1 : opt.kv_block,
+                            .n_blocks = std::max(0, opt.kv_blocks)})),
+      prefix_(kv_) {
   if (opt_.max_seqs < 1) fail("[scheduler] max_seqs must be at least 1, got {}", opt_.max_seqs);
   if (opt_.max_queue < 0) fail("[scheduler] max_queue must not be negative, got {}", opt_.max_queue);
   if (opt_.step_tokens < opt_.max_seqs)
     fail("[scheduler] step_tokens ({}) must be at least max_seqs ({})", opt_.step_tokens, opt_.max_seqs);
+  if (opt_.prefill_while_decoding < 1) fail("[scheduler] prefill_while_decoding must be at least 1");
   if (opt_.kv_block < 1) fail("[scheduler] kv_block must be at least 1");
-  held_.resize(size_t(opt_.max_seqs));
-  last_used_.assign(size_t(opt_.max_seqs), 0);
+  if (opt_.kv_blocks < 0) fail("[scheduler] kv_blocks must not be negative");
   slots_.resize(size_t(opt_.max_seqs));
-  stats_.kv_blocks_total = int64_t(opt_.max_seqs) * ((n_ctx_ + opt_.kv_block - 1) / opt_.kv_block);
+  stats_.kv_blocks_total = kv_.n_blocks();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -74,6 +85,11 @@ std::vector<std::shared_ptr<SeqStream>> Scheduler::submit(std::vector<SeqRequest
       if (t < 0 || t >= model_.n_vocab()) fail("[scheduler] prompt token id {} out of range [0, {})", t, model_.n_vocab());
     }
     if (r.max_tokens < 1) fail("[scheduler] max_tokens must be at least 1, got {}", r.max_tokens);
+    if (r.adapter < -1 || r.adapter >= model_.n_loras())
+      fail("[scheduler] LoRA adapter {} out of range (the model has {})", r.adapter, model_.n_loras());
+    if (blocks_for(r) > kv_.n_blocks())
+      fail("[scheduler] a prompt of {} tokens plus max_tokens {} needs {} KV blocks of {}; the pool has {}",
+           r.prompt.size(), r.max_tokens, blocks_for(r), opt_.kv_block, kv_.n_blocks());
   }
   std::vector<std::unique_ptr<Seq>> seqs;
   std::vector<std::shared_ptr<SeqStream>> out;
@@ -117,45 +133,27 @@ void Scheduler::finish(Seq& s, FinishReason why, bool timed_out, std::string err
   e.n_gen = s.n_gen;
   s.stream->push(std::move(e));
   if (s.slot >= 0) {
-    last_used_[size_t(s.slot)] = step_no_;
+    kv_.clear(s.slot);  // its blocks go back to the pool, or stay in the prefix cache
     slots_[size_t(s.slot)].reset();  // destroys s
   }
 }
 
-// Picks the KV rows the new sequence can start from: its own slot's rows up to the common prefix, or a
-// copy of a longer common prefix another slot holds. At least the last prompt token is always computed.
-size_t Scheduler::reuse_prefix(Seq& s) {
-  const std::vector<int32_t>& p = s.req.prompt;
-  auto common = [&](const std::vector<int32_t>& h) {
-    return size_t(std::mismatch(h.begin(), h.end(), p.begin(), p.end()).first - h.begin());
-  };
-  const int slot = s.slot;
-  size_t own = opt_.prefix_cache ? std::min(common(held_[size_t(slot)]), p.size() - 1) : 0;
-  kv_.truncate(slot, int(own));
-  held_[size_t(slot)].resize(own);
-  if (!opt_.prefix_cache) return 0;
-  int src = -1;
-  size_t best = own;
-  for (int j = 0; j < opt_.max_seqs; ++j) {
-    if (j == slot) continue;
-    const size_t c = std::min(common(held_[size_t(j)]), p.size() - 1);
-    if (c > best) best = c, src = j;
-  }
-  if (src >= 0) {  // copy rows [own, best) from the other slot: cheaper than recomputing them
-    const size_t row = size_t(kv_.kv_dim()) * (kv_.type() == model::KvType::f16 ? 2 : 4);
-    for (int l = 0; l < kv_.n_layer(); ++l) {
-      for (size_t pos = own; pos < best; ++pos) {
-        std::memcpy(kv_.k_row(l, slot, int(pos)), kv_.k_row(l, src, int(pos)), row);
-        std::memcpy(kv_.v_row(l, slot, int(pos)), kv_.v_row(l, src, int(pos)), row);
-      }
-    }
-    kv_.set_seq_len(slot, int(best));
-    held_[size_t(slot)].assign(p.begin(), p.begin() + ptrdiff_t(best));
-  }
-  return best;
+int Scheduler::blocks_for(const SeqRequest& r) const {
+  const int64_t n = std::min<int64_t>(int64_t(r.prompt.size()) + r.max_tokens, n_ctx_);
+  return int((n + opt_.kv_block - 1) / opt_.kv_block);
 }
 
-// Moves queued sequences into free slots. Caller holds mu_.
+// Blocks the running sequences may still take from the pool.
+int Scheduler::blocks_promised() const {
+  int n = 0;
+  for (const auto& s : slots_) {
+    if (s) n += std::max(0, s->blocks - int(kv_.block_table(s->slot).size()));
+  }
+  return n;
+}
+
+// Moves queued sequences into free slots, in order, while the pool can hold what each may need: free
+// blocks plus cached blocks nobody uses, less what running sequences may still take. Caller holds mu_.
 void Scheduler::admit() {
   while (!queue_.empty()) {
     Seq& front = *queue_.front();
@@ -166,41 +164,54 @@ void Scheduler::admit() {
       finish(*s, FinishReason::cancelled, late);
       continue;
     }
-    // A free slot: the one whose rows share the longest prefix with the prompt, else the least recently used.
-    int pick = -1;
-    size_t pick_common = 0;
-    for (int j = 0; j < opt_.max_seqs; ++j) {
-      if (slots_[size_t(j)]) continue;
-      const std::vector<int32_t>& h = held_[size_t(j)];
-      const size_t c = size_t(std::mismatch(h.begin(), h.end(), front.req.prompt.begin(), front.req.prompt.end()).first -
-                              h.begin());
-      if (pick < 0 || c > pick_common || (c == pick_common && last_used_[size_t(j)] < last_used_[size_t(pick)]))
-        pick = j, pick_common = c;
-    }
-    if (pick < 0) return;
+    const auto free_slot = std::find(slots_.begin(), slots_.end(), nullptr);
+    if (free_slot == slots_.end()) return;
+    const std::vector<int32_t>& p = front.req.prompt;
+    // Whole cached blocks of the prompt, short of its last token (that one's logits start the answer).
+    std::vector<int32_t> shared;
+    if (opt_.prefix_cache) shared = prefix_.lookup(p, p.size() - 1, PrefixCache::root(front.req.adapter), step_no_);
+    int pinned = 0;  // shared blocks only the cache holds: attaching makes them unevictable
+    for (int32_t b : shared) pinned += kv_.block_refs(b) == 1;
+    const int blocks = blocks_for(front.req);
+    const int need = blocks - int(shared.size()) + pinned;
+    if (need > kv_.free_blocks() + prefix_.evictable() - blocks_promised()) return;  // waits for blocks
     std::unique_ptr<Seq> s = std::move(queue_.front());
     queue_.pop_front();
-    s->slot = pick;
-    const size_t cached = reuse_prefix(*s);
+    s->slot = int(free_slot - slots_.begin());
+    s->blocks = blocks;
+    const size_t cached = shared.size() * size_t(opt_.kv_block);
+    kv_.attach(s->slot, shared, int(cached));
+    s->held.assign(p.begin(), p.begin() + ptrdiff_t(cached));
+    s->chain = PrefixCache::root(s->req.adapter);
+    for (size_t i = 0; i < shared.size(); ++i)
+      s->chain = PrefixCache::key(s->chain, std::span(p).subspan(i * size_t(opt_.kv_block), size_t(opt_.kv_block)));
+    s->keyed = shared.size();
     s->fed = cached;
     s->n_cached = int(cached);
     ++stats_.prefix_lookups;
     if (cached > 0) ++stats_.prefix_hits;
-    stats_.prompt_tokens += int64_t(s->req.prompt.size());
+    stats_.prompt_tokens += int64_t(p.size());
     stats_.prompt_tokens_cached += int64_t(cached);
-    slots_[size_t(pick)] = std::move(s);
+    *free_slot = std::move(s);
+  }
+}
+
+// Offers the sequence's newly filled blocks to the prefix cache.
+void Scheduler::cache_blocks(Seq& s) {
+  const size_t b = size_t(opt_.kv_block);
+  const std::span<const int32_t> table = kv_.block_table(s.slot);
+  while ((s.keyed + 1) * b <= s.held.size() && s.keyed < table.size()) {
+    s.chain = prefix_.insert(s.chain, std::span(s.held).subspan(s.keyed * b, b), table[s.keyed], step_no_);
+    ++s.keyed;
   }
 }
 
 void Scheduler::update_gauges() {
-  int64_t active = 0, blocks = 0;
-  for (int j = 0; j < opt_.max_seqs; ++j) {
-    if (!slots_[size_t(j)]) continue;
-    ++active;
-    blocks += (kv_.seq_len(j) + opt_.kv_block - 1) / opt_.kv_block;
-  }
+  int64_t active = 0;
+  for (const auto& s : slots_) active += s != nullptr;
   stats_.active = active;
-  stats_.kv_blocks_used = blocks;
+  stats_.kv_blocks_used = kv_.n_blocks() - kv_.free_blocks();
+  stats_.kv_blocks_cached = int64_t(prefix_.size());
 }
 
 void Scheduler::loop() {
@@ -252,6 +263,8 @@ bool Scheduler::step() {
     rows.push_back(s.get());
     --budget;
   }
+  // Prompt rows delay every decode row of the step: while sequences decode, take fewer of them.
+  if (!rows.empty()) budget = std::min(budget, opt_.prefill_while_decoding);
   const int n = opt_.max_seqs;
   for (int k = 0; k < n && budget > 0; ++k) {
     Seq* s = slots_[size_t((int(step_no_) + k) % n)].get();
@@ -270,6 +283,9 @@ bool Scheduler::step() {
     }
   }
   if (batch.size() == 0) return false;
+  if (model_.n_loras() > 0) {  // each row runs its own sequence's adapter (or none)
+    for (size_t r = 0; r < batch.size(); ++r) batch.adapters.push_back(slots_[size_t(batch.seq_ids[r])]->req.adapter);
+  }
   // Logit rows come out in batch order; decode rows were added first, then prompts in the order above.
   std::vector<Seq*> ordered;
   for (size_t r = 0, i = 0; r < batch.size(); ++r) {
@@ -282,17 +298,27 @@ bool Scheduler::step() {
   const size_t n_vocab = size_t(model_.n_vocab());
   logits_.resize(batch.n_logits() * n_vocab);
   try {
+    // Admission promised these blocks; take back cached blocks nobody uses if the free list is short.
+    std::map<int, int> end;
+    for (size_t r = 0; r < batch.size(); ++r) end[batch.seq_ids[r]] = batch.positions[r] + 1;
+    int need = 0;
+    for (auto [seq, e] : end) need += kv_.blocks_needed(seq, e);
+    prefix_.make_free(need);
     model_.forward(batch, kv_, logits_);
   } catch (const Error& e) {
     for (auto& s : slots_) {
       if (s) finish(*s, FinishReason::cancelled, false, e.what());
     }
-    for (size_t j = 0; j < held_.size(); ++j) held_[j].resize(size_t(kv_.seq_len(int(j))));
     return true;
   }
   ++stats_.steps;
   stats_.step_rows += int64_t(batch.size());
-  for (size_t r = 0; r < batch.size(); ++r) held_[size_t(batch.seq_ids[r])].push_back(batch.tokens[r]);
+  for (size_t r = 0; r < batch.size(); ++r) slots_[size_t(batch.seq_ids[r])]->held.push_back(batch.tokens[r]);
+  if (opt_.prefix_cache) {
+    for (auto& s : slots_) {
+      if (s) cache_blocks(*s);
+    }
+  }
   for (size_t r = 0; r < ordered.size(); ++r) take(*ordered[r], std::span(logits_).subspan(r * n_vocab, n_vocab));
   return true;
 }

@@ -1,6 +1,7 @@
 // Continuous batching: one thread runs a batched forward step over every active sequence, mixing prompt
-// (prefill) chunks and decode tokens, admits queued sequences as slots free up, and reuses the KV rows of
-// a prompt prefix another slot already holds (prefix cache) instead of recomputing them.
+// (prefill) chunks and decode tokens, and admits queued sequences as slots and KV blocks free up. KV memory
+// is a paged pool of fixed-size blocks; a prompt that starts with blocks another sequence computed (running
+// or finished) shares them instead of recomputing them (prefix cache).
 //
 //   Scheduler s(model, {.max_seqs = 8});
 //   auto stream = s.submit(std::move(req));     // null when the queue is full (the server answers 429)
@@ -22,6 +23,7 @@
 
 #include "model/model.h"
 #include "runtime/constrained/constraint.h"
+#include "runtime/prefix_cache.h"
 #include "runtime/generate.h"
 #include "runtime/sampling.h"
 #include "runtime/stop.h"
@@ -40,6 +42,7 @@ struct SeqRequest {
   std::shared_ptr<constrained::TokenIndex> constraint;  // null: unconstrained
   std::unique_ptr<PieceDecoder> decoder;                // null: IdDecoder
   std::optional<Clock::time_point> deadline;            // past it the sequence ends (timed_out)
+  int adapter = -1;  // the model's LoRA adapter (Model::add_lora index) this sequence uses; -1: none
 };
 
 enum class SeqEventKind { token, done };
@@ -74,18 +77,20 @@ class SeqStream {
 };
 
 struct SchedulerOptions {
-  int max_seqs = 8;          // sequences decoded together (KV slots)
+  int max_seqs = 8;          // sequences decoded together
   int max_queue = 64;        // waiting sequences beyond that are refused
   int n_ctx = 0;             // per sequence; 0 = min(model context, 4096)
   model::KvType kv_type = model::KvType::f16;
   int step_tokens = 256;     // rows per forward step: decode tokens first, then prompt chunks
-  bool prefix_cache = true;  // reuse KV rows of a shared prompt prefix
-  int kv_block = 16;         // positions per KV block, for accounting (blocks used)
+  int prefill_while_decoding = 64;  // prompt rows per step while other sequences decode (their latency)
+  bool prefix_cache = true;  // share the KV blocks of a cached prompt prefix
+  int kv_block = 16;         // positions per KV block
+  int kv_blocks = 0;         // blocks in the pool; 0 = max_seqs * ceil(n_ctx / kv_block)
 };
 
 // Counters and gauges the server exports (read without locking; values may be a step old).
 struct SchedulerStats {
-  std::atomic<int64_t> queue_depth{0}, active{0}, kv_blocks_used{0}, kv_blocks_total{0};
+  std::atomic<int64_t> queue_depth{0}, active{0}, kv_blocks_used{0}, kv_blocks_total{0}, kv_blocks_cached{0};
   std::atomic<int64_t> prompt_tokens{0}, prompt_tokens_cached{0}, generated_tokens{0};
   std::atomic<int64_t> prefix_lookups{0}, prefix_hits{0};
   std::atomic<int64_t> steps{0}, step_rows{0};
@@ -101,7 +106,9 @@ class Scheduler {
 
   // Queues the requests together (all or none). Returns one stream per request, or an empty vector when
   // the queue cannot take them all or the scheduler is stopping. Throws slm::Error for a bad request
-  // (empty prompt, prompt that does not fit the context, token out of range, max_tokens < 1).
+  // (empty prompt, prompt that does not fit the context, token out of range, max_tokens < 1, prompt plus
+  // max_tokens needing more KV blocks than the whole pool). A sequence is admitted when a slot is free and
+  // the pool can hold its prompt plus max_tokens (cached prefix blocks count once); until then it waits.
   std::vector<std::shared_ptr<SeqStream>> submit(std::vector<SeqRequest> reqs);
 
   // Stops admitting; drain = finish what is queued and running first, else cancel everything. Joins.
@@ -116,7 +123,9 @@ class Scheduler {
   struct Seq;
   void loop();
   void admit();
-  size_t reuse_prefix(Seq& s);
+  int blocks_for(const SeqRequest& r) const;
+  int blocks_promised() const;
+  void cache_blocks(Seq& s);
   bool step();
   void finish(Seq& s, FinishReason why, bool timed_out = false, std::string error = {});
   void take(Seq& s, std::span<const float> logits);
@@ -125,9 +134,8 @@ class Scheduler {
   const model::Model& model_;
   SchedulerOptions opt_;
   int n_ctx_ = 0;
-  model::KvCache kv_;
-  std::vector<std::vector<int32_t>> held_;  // per slot: the tokens its KV rows hold
-  std::vector<uint64_t> last_used_;         // per slot: step of last use (LRU among free slots)
+  model::KvCache kv_;                        // paged: sequence id = slot
+  PrefixCache prefix_;
   std::vector<std::unique_ptr<Seq>> slots_;  // per slot: the running sequence or null
   std::deque<std::unique_ptr<Seq>> queue_;
   std::mutex mu_;                            // guards queue_, stopping_, draining_

@@ -1,6 +1,7 @@
 // Engine: model + tokenizer + chat template + scheduler; OpenAI parameters -> scheduler requests.
 #include "serve/engine.h"
 
+#include <algorithm>
 #include <random>
 
 #include "core/error.h"
@@ -34,6 +35,19 @@ std::string file_name(const std::string& path) { return path.substr(path.find_la
 }  // namespace
 
 Engine::Engine(const EngineOptions& opt) : model_(model::Model::load(opt.model_path)) {
+  model_id_ = opt.model_id.empty() ? file_name(opt.model_path) : opt.model_id;
+  for (const LoraOption& l : opt.loras) {
+    std::string name = l.name;
+    if (name.empty()) {
+      name = file_name(l.path);
+      if (name.size() > 5 && name.ends_with(".gguf")) name.resize(name.size() - 5);
+    }
+    if (name == model_id_ || std::find(adapter_names_.begin(), adapter_names_.end(), name) != adapter_names_.end())
+      fail("[serve] two models would be named '{}': give the adapter another file name", name);
+    const int id = model_.add_lora(l.path, l.scale);
+    SLM_CHECK(id == int(adapter_names_.size()), "adapter {} of {}", id, adapter_names_.size());
+    adapter_names_.push_back(std::move(name));
+  }
   tok_ = runtime::load_tokenizer(model_, opt.tokenizer_path);
   if (!tok_) fail("[serve] {} has no vocabulary: pass --tokenizer FILE", opt.model_path);
   if (tok_->n_vocab() > model_.n_vocab())
@@ -42,7 +56,6 @@ Engine::Engine(const EngineOptions& opt) : model_(model::Model::load(opt.model_p
       !opt.chat_template.empty() ? opt.chat_template
                                  : (!tok_->chat_template().empty() ? tok_->chat_template() : kDefaultTemplate);
   tmpl_.emplace(source, token_text(*tok_, tok_->bos()), token_text(*tok_, tok_->eos()));
-  model_id_ = opt.model_id.empty() ? file_name(opt.model_path) : opt.model_id;
   eog_ = runtime::eog_tokens(*tok_);
   grammar_cache_ = std::max<size_t>(1, opt.grammar_cache);
   sched_ = std::make_unique<runtime::Scheduler>(model_, opt.scheduler);
@@ -50,6 +63,13 @@ Engine::Engine(const EngineOptions& opt) : model_(model::Model::load(opt.model_p
 
 Engine::~Engine() {
   if (sched_) sched_->stop(false);
+}
+
+std::optional<int> Engine::adapter_for(const std::string& model) const {
+  if (model.empty() || model == model_id_) return -1;
+  const auto it = std::find(adapter_names_.begin(), adapter_names_.end(), model);
+  if (it == adapter_names_.end()) return std::nullopt;
+  return int(it - adapter_names_.begin());
 }
 
 std::vector<int32_t> Engine::chat_prompt(const json& messages) const {

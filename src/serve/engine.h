@@ -20,8 +20,16 @@
 
 namespace slm::serve {
 
+// A LoRA adapter to serve next to the base model; requests pick it by name in their `model` field.
+struct LoraOption {
+  std::string path;
+  float scale = 1.0f;
+  std::string name;  // "" = the file name without .gguf
+};
+
 struct EngineOptions {
   std::string model_path;
+  std::vector<LoraOption> loras;
   std::string model_id;        // the name /v1/models lists; "" = the file name
   std::string tokenizer_path;  // for a llama2.c .bin checkpoint
   std::string chat_template;   // Jinja source overriding the model's; "" = the model's (or a ChatML default)
@@ -42,6 +50,10 @@ class Engine {
   ~Engine();
 
   const std::string& model_id() const { return model_id_; }
+  const std::vector<std::string>& adapter_names() const { return adapter_names_; }
+  // The adapter a request's `model` field names: -1 for the base model ("" or model_id()), its index for
+  // an adapter, nullopt for an unknown name.
+  std::optional<int> adapter_for(const std::string& model) const;
   runtime::Scheduler& scheduler() { return *sched_; }
   const tok::Tokenizer& tokenizer() const { return *tok_; }
   int n_ctx() const { return sched_->n_ctx(); }
@@ -62,6 +74,7 @@ class Engine {
   std::optional<tok::Tokenizer> tok_;
   std::optional<ChatTemplate> tmpl_;
   std::string model_id_;
+  std::vector<std::string> adapter_names_;  // by Model::add_lora index
   std::vector<int32_t> eog_;
   std::unique_ptr<runtime::Scheduler> sched_;
   size_t grammar_cache_;

@@ -54,8 +54,11 @@ std::string Metrics::render(const runtime::SchedulerStats& s) const {
         double(rejected_.load()));
   gauge(out, "slm_queue_depth", "gauge", "sequences waiting for a slot", double(s.queue_depth.load()));
   gauge(out, "slm_active_sequences", "gauge", "sequences being prefilled or decoded", double(s.active.load()));
-  gauge(out, "slm_kv_blocks_used", "gauge", "KV blocks held by active sequences", double(s.kv_blocks_used.load()));
-  gauge(out, "slm_kv_blocks_total", "gauge", "KV blocks in the cache", double(s.kv_blocks_total.load()));
+  gauge(out, "slm_kv_blocks_used", "gauge", "KV blocks taken from the pool (sequences and prefix cache)",
+        double(s.kv_blocks_used.load()));
+  gauge(out, "slm_kv_blocks_total", "gauge", "KV blocks in the pool", double(s.kv_blocks_total.load()));
+  gauge(out, "slm_kv_blocks_cached", "gauge", "KV blocks the prefix cache holds (shared or idle)",
+        double(s.kv_blocks_cached.load()));
   gauge(out, "slm_prompt_tokens_total", "counter", "prompt tokens admitted", double(s.prompt_tokens.load()));
   gauge(out, "slm_prompt_tokens_cached_total", "counter", "prompt tokens served from the prefix cache",
         double(s.prompt_tokens_cached.load()));

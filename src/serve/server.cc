@@ -191,10 +191,12 @@ void Server::routes() {
     }
   });
   s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200,
-              {{"object", "list"},
-               {"data", json::array({{{"id", engine_.model_id()}, {"object", "model"}, {"created", 0},
-                                       {"owned_by", "slm"}, {"max_model_len", engine_.n_ctx()}}})}});
+    json data = json::array({{{"id", engine_.model_id()}, {"object", "model"}, {"created", 0}, {"owned_by", "slm"},
+                              {"max_model_len", engine_.n_ctx()}}});
+    for (const std::string& a : engine_.adapter_names())  // LoRA adapters, named by requests' `model`
+      data.push_back({{"id", a}, {"object", "model"}, {"created", 0}, {"owned_by", "slm"},
+                      {"parent", engine_.model_id()}, {"max_model_len", engine_.n_ctx()}});
+    send_json(res, 200, {{"object", "list"}, {"data", data}});
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.render(engine_.scheduler().stats()), "text/plain; version=0.0.4");
@@ -258,19 +260,23 @@ void Server::generate(const httplib::Request& req, httplib::Response& res, bool 
   const json body = parse_body(req.body);
   st->params = chat ? parse_chat_request(body) : parse_completion_request(body);
   const CompletionParams& p = st->params;
-  if (!p.model.empty() && p.model != engine_.model_id())
-    throw RequestError({.status = 404, .message = "model '" + p.model + "' does not exist (this server has '" +
-                                                  engine_.model_id() + "')",
+  const std::optional<int> adapter = engine_.adapter_for(p.model);
+  if (!adapter) {
+    std::string have = "'" + engine_.model_id() + "'";
+    for (const std::string& a : engine_.adapter_names()) have += ", '" + a + "'";
+    throw RequestError({.status = 404, .message = "model '" + p.model + "' does not exist (this server has " + have + ")",
                         .param = "model", .code = "model_not_found"});
+  }
   if (draining_) throw RequestError({.status = 503, .message = "the server is shutting down", .type = "server_error"});
   Job job = engine_.build(p, st->deadline);
+  for (runtime::SeqRequest& r : job.seqs) r.adapter = *adapter;
   for (int n : job.prompt_tokens) st->prompt_tokens += n;
   const uint64_t id = next_id_++;
   st->head = {.id = fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", id),
               .created = int64_t(std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count()),
-              .model = engine_.model_id(),
+              .model = p.model.empty() ? engine_.model_id() : p.model,
               .chat = chat};
   st->choices.resize(job.seqs.size());
   st->seqs = engine_.scheduler().submit(std::move(job.seqs));

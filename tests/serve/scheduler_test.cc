@@ -108,8 +108,8 @@ TEST_F(SchedulerTest, PrefixCacheHitKeepsOutputs) {
     p.push_back(int32_t(20 + i));
     reqs.push_back(greedy(p, 6));
   }
-  Scheduler s(*model_, {.max_seqs = 4});
-  // The first request fills the cache; the others (sequentially, then together) reuse its rows.
+  Scheduler s(*model_, {.max_seqs = 4, .kv_block = 8});
+  // The first request fills the cache; the others (sequentially, then together) share its 5 whole blocks.
   std::vector<SeqRequest> first;
   first.push_back(greedy(reqs[0].prompt, 6));
   const Outcome o0 = drain(*s.submit(std::move(first))[0]);
@@ -128,9 +128,15 @@ TEST_F(SchedulerTest, PrefixCacheHitKeepsOutputs) {
 }
 
 TEST_F(SchedulerTest, CancelFreesTheSlot) {
-  Scheduler s(*model_, {.max_seqs = 1, .max_queue = 4});
+  // A long context, so the first sequence cannot finish on its own before the cancel lands.
+  testing::TinyModelSpec spec;
+  spec.ctx = 2048;
+  spec.vocab = 96;
+  testing::write_tiny_model(spec, dir_.file("long.gguf"));
+  const model::Model m = model::Model::load(dir_.file("long.gguf"));
+  Scheduler s(m, {.max_seqs = 1, .max_queue = 4});
   std::vector<SeqRequest> one;
-  one.push_back(greedy(prompt(1, 4), 100));
+  one.push_back(greedy(prompt(1, 4), 2000));
   auto a = s.submit(std::move(one));
   ASSERT_EQ(a.size(), 1u);
   SeqEvent e;
@@ -145,7 +151,51 @@ TEST_F(SchedulerTest, CancelFreesTheSlot) {
   EXPECT_EQ(ob.tokens.size(), 3u);
   const Outcome oa = drain(*a[0]);
   EXPECT_EQ(oa.finish, runtime::FinishReason::cancelled);
-  EXPECT_LT(oa.tokens.size(), 99u);
+  EXPECT_LT(oa.tokens.size(), 1999u);
+}
+
+TEST_F(SchedulerTest, ShortKvPoolQueuesInsteadOfFailing) {
+  // 6 blocks of 8 positions; each request may need 3 (10 prompt + 14 generated), so at most two run.
+  Scheduler s(*model_, {.max_seqs = 4, .max_queue = 8, .kv_block = 8, .kv_blocks = 6});
+  EXPECT_EQ(s.stats().kv_blocks_total.load(), 6);
+  std::vector<SeqRequest> reqs;
+  std::vector<Outcome> want;
+  for (int i = 0; i < 6; ++i) {
+    reqs.push_back(greedy(prompt(20 + i, 10), 14));
+    want.push_back(alone(reqs.back(), {.prefix_cache = false}));
+  }
+  auto streams = s.submit(std::move(reqs));
+  ASSERT_EQ(streams.size(), 6u);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const Outcome o = drain(*streams[i]);
+    EXPECT_EQ(o.tokens, want[i].tokens) << i;
+    EXPECT_EQ(o.finish, runtime::FinishReason::length) << i;
+  }
+  EXPECT_LE(s.stats().kv_blocks_used.load(), 6);
+  // More than the whole pool can ever hold is a bad request, not a wait forever.
+  std::vector<SeqRequest> huge;
+  huge.push_back(greedy(prompt(1, 10), 60));
+  EXPECT_THROW(s.submit(std::move(huge)), Error);
+}
+
+TEST_F(SchedulerTest, PrefixBlocksAreEvictedWhenThePoolIsShort) {
+  // Every finished request leaves its whole blocks cached; the pool holds about two requests' worth, so
+  // later ones evict the least recently used. Outputs never change, and the shared prefix still hits.
+  Scheduler s(*model_, {.max_seqs = 2, .kv_block = 8, .kv_blocks = 8});
+  const std::vector<int32_t> task = prompt(5, 16);
+  for (int i = 0; i < 6; ++i) {
+    std::vector<int32_t> p = i % 2 == 0 ? task : prompt(30 + i, 16);
+    p.push_back(int32_t(40 + i));
+    SeqRequest r = greedy(p, 8);
+    const Outcome want = alone(r, {.prefix_cache = false});
+    std::vector<SeqRequest> v;
+    v.push_back(std::move(r));
+    const Outcome got = drain(*s.submit(std::move(v))[0]);
+    EXPECT_EQ(got.tokens, want.tokens) << i;
+    if (i == 2 || i == 4) EXPECT_EQ(got.n_cached, 16) << i;
+    EXPECT_LE(s.stats().kv_blocks_cached.load(), 8);
+  }
+  EXPECT_GE(s.stats().prefix_hits.load(), 2);
 }
 
 TEST_F(SchedulerTest, QueueIsBoundedAndBadRequestsThrow) {

@@ -3,6 +3,8 @@
 // then the per-token cost of a structured-output constraint (json_object) at concurrency 1.
 #include <httplib.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,7 +25,7 @@ using json = nlohmann::ordered_json;
 struct BenchServeFlags {
   std::string model, kv_type = "f16";
   std::vector<int> concurrency = {1, 4, 16, 64};
-  int n_prompt = 64, n_gen = 64, max_seqs = 0, step_tokens = 512;
+  int n_prompt = 64, n_gen = 64, max_seqs = 0, max_queue = 0, step_tokens = 512;
 };
 
 struct ClientResult {
@@ -31,6 +33,7 @@ struct ClientResult {
   std::vector<double> itl;
   int tokens = 0;
   bool ok = false;
+  int status = 0;   // HTTP status; 0 when no answer came
   std::string why;  // for a failed request: the HTTP status or client error
 };
 
@@ -76,7 +79,8 @@ ClientResult stream_one(int port, const json& body) {
     return true;
   };
   auto res = c.send(req);
-  r.ok = res && res->status == 200;
+  r.status = res ? res->status : 0;
+  r.ok = r.status == 200;
   if (!r.ok) r.why = res ? fmt::format("HTTP {}", res->status) : httplib::to_string(res.error());
   return r;
 }
@@ -102,7 +106,7 @@ json request_body(const BenchServeFlags& f, const serve::Engine& e, int client, 
 
 struct Level {
   double tps = 0, ttft50 = 0, ttft99 = 0, itl50 = 0, itl99 = 0;
-  int tokens = 0, failed = 0;
+  int tokens = 0, failed = 0, rejected = 0;  // rejected: 429 (admission), not counted as failed
   std::string why;
 };
 
@@ -117,7 +121,11 @@ Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, boo
   Level l;
   std::vector<double> ttft, itl;
   for (const ClientResult& r : res) {
-    if (!r.ok) ++l.failed, l.why = r.why;
+    if (r.status == 429) {
+      ++l.rejected;
+    } else if (!r.ok) {
+      ++l.failed, l.why = r.why;
+    }
     l.tokens += r.tokens;
     ttft.push_back(r.ttft);
     itl.insert(itl.end(), r.itl.begin(), r.itl.end());
@@ -125,6 +133,26 @@ Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, boo
   l.tps = wall > 0 ? l.tokens / wall : 0;
   l.ttft50 = pct(ttft, 0.5), l.ttft99 = pct(ttft, 0.99), l.itl50 = pct(itl, 0.5), l.itl99 = pct(itl, 0.99);
   return l;
+}
+
+// The forward pass alone for one decode step of c sequences (each holding prompt + gen/2 positions):
+// milliseconds per step, median of 5. The ceiling the scheduler and HTTP layers can approach.
+double decode_step_ms(const model::Model& m, const BenchServeFlags& f, int c) {
+  model::KvCache kv = m.make_cache({.n_seq = c, .n_ctx = f.n_prompt + f.n_gen + 8});
+  const int pos = f.n_prompt + f.n_gen / 2;
+  std::vector<double> t;
+  std::vector<float> logits(size_t(c) * size_t(m.n_vocab()));
+  for (int rep = 0; rep < 6; ++rep) {
+    model::Batch b;
+    for (int s = 0; s < c; ++s) {
+      kv.set_seq_len(s, pos);  // timing only: the rows' contents do not matter
+      b.add(int32_t((s * 7 + rep) % m.n_vocab()), pos, s, true);
+    }
+    const auto t0 = Clock::now();
+    m.forward(b, kv, logits);
+    if (rep > 0) t.push_back(ms(Clock::now() - t0));
+  }
+  return pct(t, 0.5);
 }
 
 void bench(const BenchServeFlags& f) {
@@ -137,7 +165,7 @@ void bench(const BenchServeFlags& f) {
   eo.model_path = f.model;
   const int top = *std::max_element(f.concurrency.begin(), f.concurrency.end());
   eo.scheduler.max_seqs = f.max_seqs > 0 ? f.max_seqs : top;
-  eo.scheduler.max_queue = std::max(top, 64);
+  eo.scheduler.max_queue = f.max_queue > 0 ? f.max_queue : std::max(top, 64);
   eo.scheduler.n_ctx = f.n_prompt + f.n_gen + 8;
   eo.scheduler.step_tokens = std::max(f.step_tokens, eo.scheduler.max_seqs);
   eo.scheduler.kv_type = f.kv_type == "f32" ? model::KvType::f32 : model::KvType::f16;
@@ -150,7 +178,10 @@ void bench(const BenchServeFlags& f) {
   const int port = server.bind();
   std::thread http([&] { server.run(); });
   const std::string name = f.model.substr(f.model.find_last_of('/') + 1);
-  std::printf("model %s, prompt %d, gen %d, max-seqs %d\n", name.c_str(), f.n_prompt, f.n_gen, eo.scheduler.max_seqs);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);  // the machine may be shared: the figures mean little without it
+  std::printf("model %s, prompt %d, gen %d, max-seqs %d, %u cores, load average %.1f\n", name.c_str(), f.n_prompt,
+              f.n_gen, eo.scheduler.max_seqs, std::thread::hardware_concurrency(), load[0]);
   std::printf("%11s %14s %10s %10s %10s %10s %8s\n", "concurrency", "gen tok/s", "TTFT p50", "TTFT p99", "ITL p50",
               "ITL p99", "speedup");
   run_level(f, engine, port, 1, false);  // warm-up
@@ -158,10 +189,21 @@ void bench(const BenchServeFlags& f) {
   for (int c : f.concurrency) {
     const Level l = run_level(f, engine, port, c, false);
     if (c == f.concurrency.front()) base = l.tps / c;
+    std::string note;
+    if (l.rejected) note += fmt::format(" ({} rejected with 429)", l.rejected);
+    if (l.failed) note += fmt::format(" ({} failed: {})", l.failed, l.why);
     std::printf("%11d %14.1f %8.1fms %8.1fms %8.2fms %8.2fms %7.2fx%s\n", c, l.tps, l.ttft50, l.ttft99, l.itl50,
-                l.itl99, base > 0 ? l.tps / base : 0.0,
-                l.failed ? fmt::format(" ({} failed: {})", l.failed, l.why).c_str() : "");
+                l.itl99, base > 0 ? l.tps / base : 0.0, note.c_str());
     std::fflush(stdout);
+  }
+  getloadavg(load, 3);
+  std::printf("load average after the levels: %.1f\n", load[0]);
+  // What the kernels allow: one batched decode step of c rows against one row, forward pass only.
+  const double one = decode_step_ms(engine.scheduler().model(), f, 1);
+  for (int c : f.concurrency) {
+    const double t = c == 1 ? one : decode_step_ms(engine.scheduler().model(), f, c);
+    std::printf("forward only, decode step of %d rows: %.2f ms = %.1f tok/s (%.2fx one row)\n", c, t, c * 1000.0 / t,
+                c * one / t);
   }
   // Structured output: the constraint's share of each token (mask + advance), json_object, one stream.
   const runtime::SchedulerStats& st = engine.scheduler().stats();
@@ -185,6 +227,7 @@ void register_bench_serve(CLI::App& app) {
   cmd->add_option("--gen", f->n_gen, "generated tokens per request");
   cmd->add_option("--max-seqs", f->max_seqs, "scheduler slots (0 = the highest concurrency)");
   cmd->add_option("--step-tokens", f->step_tokens, "rows per batched step");
+  cmd->add_option("--max-queue", f->max_queue, "scheduler queue (0 = max(64, the highest concurrency))");
   cmd->add_option("--kv-type", f->kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}));
   cmd->callback([f] { bench(*f); });
 }

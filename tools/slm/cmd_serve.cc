@@ -1,7 +1,9 @@
 // `slm serve`: the OpenAI-compatible HTTP server (continuous batching, structured output, metrics).
 // SIGINT/SIGTERM drain: new requests get 503, running ones finish, then the process exits.
 #include <signal.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -15,12 +17,21 @@
 namespace slm::cli {
 namespace {
 
+int g_signal_pipe[2] = {-1, -1};
+
+void on_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  const ssize_t n = write(g_signal_pipe[1], &b, 1);  // async-signal-safe
+  (void)n;
+}
+
 struct ServeFlags {
   serve::EngineOptions engine;
   serve::ServerOptions server;
   std::string api_key, api_key_file, template_file, kv_type = "f16";
   double max_body_mb = 1.0;
   bool no_prefix_cache = false;
+  std::vector<std::string> loras;  // FILE[:scale]
 };
 
 void serve_main(ServeFlags& f) {
@@ -39,13 +50,30 @@ void serve_main(ServeFlags& f) {
   f.server.max_body = size_t(f.max_body_mb * 1024 * 1024);
   f.engine.scheduler.kv_type = f.kv_type == "f32" ? model::KvType::f32 : model::KvType::f16;
   f.engine.scheduler.prefix_cache = !f.no_prefix_cache;
+  for (const std::string& spec : f.loras) {  // FILE[:scale]
+    serve::LoraOption l{.path = spec};
+    const size_t colon = spec.rfind(':');
+    if (colon != std::string::npos && colon + 1 < spec.size() &&
+        spec.find_first_not_of("0123456789.-+eE", colon + 1) == std::string::npos) {
+      try {
+        l.scale = std::stof(spec.substr(colon + 1));
+      } catch (const std::exception&) {
+        fail("[serve] --lora {}: the scale is not a number", spec);
+      }
+      l.path = spec.substr(0, colon);
+    }
+    f.engine.loras.push_back(std::move(l));
+  }
 
-  // Signals are taken by one thread (sigwait), so every other thread blocks them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // SIGINT/SIGTERM write a byte to a pipe that one thread waits on. A handler (not a blocked mask plus
+  // sigwait) because threads started before this point (a compute pool) would not have the mask, and a
+  // signal delivered to one of them would kill the process instead of draining.
+  if (pipe(g_signal_pipe) != 0) fail("[serve] cannot create the signal pipe");
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   serve::Engine engine(f.engine);
@@ -56,15 +84,18 @@ void serve_main(ServeFlags& f) {
                f.engine.scheduler.max_seqs, f.engine.scheduler.max_queue);
   std::printf("listening on %s:%d\n", f.server.host.c_str(), port);  // tests read the port from here
   std::fflush(stdout);
-  std::thread waiter([&server, set] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    std::fprintf(stderr, "slm serve: signal %d, draining\n", sig);
+  std::thread waiter([&server] {
+    unsigned char sig = 0;
+    while (read(g_signal_pipe[0], &sig, 1) < 0 && errno == EINTR) {
+    }
+    if (sig == 0) return;  // run() ended on its own
+    std::fprintf(stderr, "slm serve: signal %d, draining\n", int(sig));
     server.stop(/*drain=*/true);
   });
   server.run();
   // run() returned: stopped by the signal thread (or the listener failed); make sure the waiter ends.
-  pthread_kill(waiter.native_handle(), SIGTERM);
+  const unsigned char none = 0;
+  if (write(g_signal_pipe[1], &none, 1) != 1) std::perror("slm serve: signal pipe");
   waiter.join();
   std::fprintf(stderr, "slm serve: stopped\n");
 }
@@ -91,7 +122,15 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-queue", f->engine.scheduler.max_queue, "waiting sequences before 429 (default 64)");
   cmd->add_option("--step-tokens", f->engine.scheduler.step_tokens, "rows per batched step (default 256)");
   cmd->add_option("--kv-type", f->kv_type, "KV cache type: f16 or f32")->check(CLI::IsMember({"f16", "f32"}));
+  cmd->add_option("--kv-block", f->engine.scheduler.kv_block, "positions per KV block (default 16)");
+  cmd->add_option("--kv-blocks", f->engine.scheduler.kv_blocks,
+                  "KV blocks in the shared pool (0 = max-seqs x context / kv-block)");
+  cmd->add_option("--prefill-while-decoding", f->engine.scheduler.prefill_while_decoding,
+                  "prompt rows per step while other sequences decode (default 64)");
   cmd->add_flag("--no-prefix-cache", f->no_prefix_cache, "recompute shared prompt prefixes");
+  cmd->add_option("--lora", f->loras,
+                  "GGUF LoRA adapter FILE[:scale] (repeatable); requests pick it with model = the file name "
+                  "without .gguf");
   cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0 = max-seqs + 72)");
   cmd->callback([f] { serve_main(*f); });
 }
