@@ -1,5 +1,5 @@
 // `slm bench train`: training throughput (tokens/s) for full training of a ~10M-parameter llama and for LoRA
-// on a SmolLM2-135M-shaped model, on random weights and random tokens.
+// and qlora (Q4_0 base) on a SmolLM2-135M-shaped model, on random weights and random tokens.
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -39,14 +39,17 @@ model::ModelConfig from_shape(const std::string& name) {
   return c;
 }
 
-void bench_one(const char* label, const model::ModelConfig& cfg, int rank, const BenchTrainFlags& f) {
+// qlora: the LoRA run with the frozen base stored as Q4_0 (dequantised tile by tile in the matmuls).
+void bench_one(const char* label, const model::ModelConfig& cfg, int rank, const BenchTrainFlags& f,
+               bool qlora = false) {
   train::Net<float> net = train::Net<float>::random(cfg, 1, 0.02f);
   if (rank > 0) net.add_lora({.rank = rank, .alpha = float(2 * rank)}, 2);
   else net.set_full_trainable();
+  if (qlora) net.quantise_base(DType::Q4_0);
   ThreadPool pool(f.threads);
   net.set_pool(&pool);
   size_t n_params = 0, n_train = 0;
-  for (train::Tensor<float>* t : net.tensors()) n_params += t->w.size(), n_train += t->trainable ? t->w.size() : 0;
+  for (train::Tensor<float>* t : net.tensors()) n_params += size_t(t->size()), n_train += t->trainable ? t->w.size() : 0;
   train::Dataset d;
   Rng rng(3);
   for (int i = 0; i < 4; ++i) {
@@ -59,9 +62,10 @@ void bench_one(const char* label, const model::ModelConfig& cfg, int rank, const
   const auto t0 = std::chrono::steady_clock::now();
   train::train(net, d, nullptr, o);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%-28s params %7.2fM trainable %7.3fM  seq %d  %d threads  %8.1f tokens/s  (%.2f s/step)\n", label,
-              double(n_params) / 1e6, double(n_train) / 1e6, f.seq_len, f.threads,
-              double(f.steps) * f.seq_len / s, s / f.steps);
+  std::printf("%-28s params %7.2fM trainable %7.3fM  seq %d  %d threads  %8.1f tokens/s  (%.2f s/step)  "
+              "weights %.0f MiB\n",
+              label, double(n_params) / 1e6, double(n_train) / 1e6, f.seq_len, f.threads,
+              double(f.steps) * f.seq_len / s, s / f.steps, double(net.weight_bytes()) / 1048576.0);
 }
 
 }  // namespace
@@ -73,11 +77,14 @@ void register_bench_train(CLI::App& app) {
   cmd->add_option("--seq-len", f->seq_len, "tokens per sequence");
   cmd->add_option("--steps", f->steps, "optimiser steps timed (one sequence each)");
   cmd->add_option("--rank", f->rank, "LoRA rank");
-  cmd->add_option("--which", f->which, "all | full | lora");
+  cmd->add_option("--which", f->which, "all | full | lora | qlora");
   cmd->callback([f] {
     if (f->which == "all" || f->which == "full") bench_one("full, llama ~10M", small_10m(), 0, *f);
     if (f->which == "all" || f->which == "lora")
       bench_one(fmt::format("lora r={}, smollm2-135m", f->rank).c_str(), from_shape("smollm2-135m"), f->rank, *f);
+    if (f->which == "all" || f->which == "qlora")
+      bench_one(fmt::format("qlora q4_0 r={}, smollm2-135m", f->rank).c_str(), from_shape("smollm2-135m"), f->rank,
+                *f, true);
   });
 }
 

@@ -173,7 +173,19 @@ void run_train(const TrainFlags& f) {
 }  // namespace
 
 void register_train(CLI::App& app) {
-  auto* cmd = app.add_subcommand("train", "fine-tune (full or LoRA) or pretrain a model on CPU");
+  auto* cmd = app.add_subcommand("train", "fine-tune (full, LoRA, qlora), distill or pretrain a model on CPU");
+  cmd->footer(
+      "Examples:\n"
+      "  slm train --mode lora -m base.gguf --data train.jsonl --eval-data eval.jsonl --rank 16 --epochs 3 -o out\n"
+      "  slm train --mode qlora --qlora-type q4_0 -m base.gguf --data train.jsonl -o out\n"
+      "  slm train --mode full --config demo --vocab tok/vocab.gguf --data corpus.txt --pack --steps 2000 -o out\n"
+      "  slm train --mode distill --teacher big.gguf --config tiny --data corpus.txt --distill-alpha 0.5 -o out\n"
+      "  slm train --plot -o out\n"
+      "Writes to OUT: metrics.jsonl, loss.svg, checkpoint.bin (--checkpoint-every), and adapter_config.json +\n"
+      "adapter_model.safetensors + adapter.gguf (lora, qlora, distill with --rank) or model.gguf (full, distill).\n"
+      "Distill trains the student's full weights, or LoRA adapters when --rank is given; with --config the\n"
+      "student takes the teacher's vocabulary unless --vocab names one. --resume continues from\n"
+      "OUT/checkpoint.bin to the same result as an uninterrupted run (bit-identical with -t 1).");
   auto f = std::make_shared<TrainFlags>();
   cmd->add_option("--mode", f->mode,
                   "full | lora | qlora (LoRA over a base kept quantised: matrices stored in F32/F16 are "
