@@ -107,8 +107,7 @@ Imatrix imatrix_read(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail("[imatrix] cannot open {}", path);
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (bytes.size() >= 4 && std::memcmp(bytes.data(), "GGUF", 4) == 0)
-    fail("[imatrix] {}: GGUF imatrix files are not supported; convert to the legacy .dat format", path);
+  if (bytes.size() >= 4 && std::memcmp(bytes.data(), "GGUF", 4) == 0) return imatrix_parse_gguf(bytes, path);
   return imatrix_parse(bytes, path);
 }
 
@@ -185,9 +184,11 @@ Imatrix imatrix_collect(const Model& model, std::span<const int32_t> tokens, con
   }
   Imatrix m;
   m.chunks = total;
+  m.chunk_size = n_ctx;
   for (auto& [name, a] : acc) {
     Imatrix::Entry e;
     e.ncall = a.ncall;
+    e.count = double(a.rows);
     e.values.resize(a.sum.size());
     for (size_t j = 0; j < a.sum.size(); ++j) e.values[j] = float(a.sum[j] / double(std::max<int64_t>(a.rows, 1)));
     m.entries[name] = std::move(e);

@@ -1,4 +1,5 @@
-// `slm imatrix -m MODEL -f CALIB.txt -o FILE`: importance matrix (llama.cpp imatrix.dat format).
+// `slm imatrix -m MODEL -f CALIB.txt -o FILE [--output-format gguf|dat]`: importance matrix in llama.cpp's
+// formats (GGUF when the name ends in .gguf or --output-format gguf, else the legacy imatrix.dat).
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -14,14 +15,17 @@ namespace slm::cli {
 
 void register_imatrix(CLI::App& app) {
   struct Options {
-    std::string model, text, out = "imatrix.dat";
+    std::string model, text, out = "imatrix.dat", format;
     int n_ctx = 512, chunks = 0;
   };
   auto opt = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("imatrix", "Collect an importance matrix from calibration text");
   cmd->add_option("-m,--model", opt->model, "Model GGUF")->required();
   cmd->add_option("-f,--file", opt->text, "Calibration text file")->required();
-  cmd->add_option("-o,--output", opt->out, "Output file (legacy imatrix.dat format)")->capture_default_str();
+  cmd->add_option("-o,--output", opt->out, "Output file (GGUF when it ends in .gguf, else legacy imatrix.dat)")
+      ->capture_default_str();
+  cmd->add_option("--output-format", opt->format, "gguf or dat (default: from the output name)")
+      ->check(CLI::IsMember({"gguf", "dat"}));
   cmd->add_option("-c,--ctx", opt->n_ctx, "Tokens per chunk")->capture_default_str();
   cmd->add_option("--chunks", opt->chunks, "Chunks to process (0: all)");
   cmd->callback([opt] {
@@ -40,7 +44,9 @@ void register_imatrix(CLI::App& app) {
                                                });
     std::fprintf(stderr, "\n");
     im.dataset = opt->text;
-    model::imatrix_write(im, opt->out);
+    const bool gguf = opt->format.empty() ? opt->out.ends_with(".gguf") : opt->format == "gguf";
+    if (gguf) model::imatrix_write_gguf(im, opt->out);
+    else model::imatrix_write(im, opt->out);
     std::printf("imatrix: %zu tokens, %d chunks, %zu entries -> %s\n", ids.size(), im.chunks, im.entries.size(),
                 opt->out.c_str());
   });

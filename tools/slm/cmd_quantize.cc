@@ -27,7 +27,7 @@ void register_quantize(CLI::App& app) {
   cmd->add_option("input", opt->in, "Input GGUF")->required();
   cmd->add_option("output", opt->out, "Output GGUF")->required();
   cmd->add_option("type", opt->type, "File type: " + types)->required();
-  cmd->add_option("--imatrix", opt->imatrix, "Importance matrix (llama.cpp imatrix.dat format, from slm imatrix)");
+  cmd->add_option("--imatrix", opt->imatrix, "Importance matrix (llama.cpp GGUF imatrix or legacy imatrix.dat, from slm imatrix or llama-imatrix)");
   cmd->add_option("--threads", opt->threads, "Worker threads (0: all)");
   cmd->add_flag("--pure", opt->pure, "No mix: every quantised tensor gets the base type");
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress output");
