@@ -61,12 +61,16 @@ void report_qlora_base(train::Net<float>& net, const std::string& type_name) {
   for (DType t : {DType::Q4_0, DType::Q4_K, DType::Q8_0, DType::Q5_0, DType::Q6_K})
     if (quant::type_name(t) == upper(type_name)) type = t;
   if (!type) fail("[train] --qlora-type {}: use q4_0, q4_k, q8_0, q5_0 or q6_k", type_name);
+  int kept = 0;
+  for (train::Tensor<float>* t : net.tensors()) kept += t->quantised();
   const int n = net.quantise_base(*type);
   size_t as_float = 0;
   for (train::Tensor<float>* t : net.tensors())
     as_float += t->quantised() ? size_t(t->size()) * sizeof(float) : t->bytes();
-  std::fprintf(stderr, "slm train: qlora base: %d matrices quantised to %s; weights %.1f MiB (LoRA over a float base: "
-               "%.1f MiB)\n", n, type_name.c_str(), double(net.weight_bytes()) / 1048576.0, double(as_float) / 1048576.0);
+  std::fprintf(stderr,
+               "slm train: qlora base: %d matrices kept in their stored type, %d float ones quantised to %s; "
+               "weights %.1f MiB (LoRA over a float base: %.1f MiB)\n",
+               kept, n, type_name.c_str(), double(net.weight_bytes()) / 1048576.0, double(as_float) / 1048576.0);
 }
 
 // A vocabulary for a model from scratch: a GGUF with tokenizer.* metadata, or a Hugging Face tokenizer.json
