@@ -3,6 +3,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <fstream>
 
@@ -94,6 +95,13 @@ Server::Server(Engine& engine, ServerOptions opt) : engine_(engine), opt_(std::m
 Server::~Server() = default;
 
 int Server::bind() {
+  // cpp-httplib listens with a backlog of 5: a burst of clients (64 streams opening at once) overflows it
+  // and connections fail. Keep the socket and widen the backlog after bind (listen() again updates it).
+  int fd = -1;
+  http_->set_socket_options([&fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    fd = int(sock);
+  });
   int port = opt_.port;
   if (port == 0) {
     port = http_->bind_to_any_port(opt_.host);
@@ -101,6 +109,8 @@ int Server::bind() {
     port = -1;
   }
   if (port <= 0) fail("[serve] cannot listen on {}:{}", opt_.host, opt_.port);
+  http_->set_socket_options(httplib::default_socket_options);  // the lambda above refers to this frame
+  if (fd >= 0) ::listen(fd, SOMAXCONN);
   return port;
 }
 

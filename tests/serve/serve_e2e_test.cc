@@ -312,6 +312,27 @@ TEST(ServeE2EKeys, ApiKeysAndDrainingShutdown) {
   EXPECT_NE(streamed.find("\"finish_reason\":\"length\""), std::string::npos);
 }
 
+TEST(ServeE2EBurst, FortyStreamsAtOnceAllFinish) {
+  // More clients than slots and than cpp-httplib's default listen backlog: they queue, none fails.
+  testing::TempDir dir;
+  const std::string model = dir.file("tiny.gguf");
+  ASSERT_EQ(std::system((std::string(SLM_EXE) + " synth-model --shape tiny -o " + model + " >/dev/null 2>&1").c_str()), 0);
+  ServerProcess s({"-m", model, "--port", "0", "--max-seqs", "4", "--max-queue", "64"});
+  ASSERT_TRUE(s.ok());
+  std::vector<int> status(40, 0);
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 40; ++i)
+    ts.emplace_back([&, i] {
+      httplib::Client c = s.client();
+      auto r = c.Post("/v1/completions",
+                      json{{"prompt", "Story " + std::to_string(i)}, {"max_tokens", 4}, {"stream", true}}.dump(),
+                      "application/json");
+      status[size_t(i)] = r ? r->status : -1;
+    });
+  for (std::thread& t : ts) t.join();
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(status[size_t(i)], 200) << i;
+}
+
 // A rank-2 LoRA adapter on every attn_q and ffn_down of `model`, random F32 values (large enough to move
 // greedy outputs).
 void write_adapter(const std::string& model, const std::string& path) {
