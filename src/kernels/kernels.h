@@ -59,6 +59,8 @@ struct CpuKernels {
   // types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5, not 1e-10.
   void (*matmul_rows)(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                       float* y);
+  // x = exp(x - shift) in place, returns the sum (online softmax). Polynomial exp, relative error < 2e-7.
+  float (*exp_sum)(std::span<float> x, float shift);
 };
 
 // The best table for this CPU, chosen once; SLM_FORCE_ISA=scalar|avx2|avx512 overrides it.

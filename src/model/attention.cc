@@ -57,11 +57,7 @@ float online_softmax_row(const kernels::CpuKernels& k, const ModelConfig& cfg, f
   if (cfg.attn_softcap > 0.0f) k.softcap(valid, cfg.attn_softcap);
   const float mx = std::max(m, *std::max_element(valid.begin(), valid.end()));
   const float alpha = m == -std::numeric_limits<float>::infinity() ? 0.0f : std::exp(m - mx);
-  float sum = 0.0f;
-  for (float& v : valid) {
-    v = std::exp(v - mx);
-    sum += v;
-  }
+  const float sum = k.exp_sum(valid, mx);
   std::fill(s, s + a, 0.0f);
   std::fill(s + b, s + tk, 0.0f);
   m = mx;

@@ -1,6 +1,7 @@
 // The portable kernel table (Isa::scalar): float accumulation in 8 independent lanes so that the compiler
 // can vectorise without -m flags; quantised rows are dequantised chunk by chunk into a stack buffer.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "kernels/cpu/tables.h"
@@ -124,6 +125,28 @@ void softmax(std::span<float> x) {
   for (float& v : x) v *= inv;
 }
 
+// exp(v) for v <= 88: 2^n * p(r), n = round(v / ln 2), r = v - n ln 2 (|r| <= 0.35), p the degree-6 Taylor
+// polynomial (relative error ~1.2e-7 plus rounding). No calls or branches, so the first loop vectorises;
+// the sum stays in order in a second one.
+float exp_sum(std::span<float> x, float shift) {
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  for (float& v : x) {
+    // max(v - shift, -87) on the bits: above 0xC2AE0000 (-87.0f) lie exactly the floats below -87 (and -inf,
+    // negative NaN); a float max would be a branch here and stop the vectoriser.
+    const uint32_t b = std::bit_cast<uint32_t>(v - shift);
+    const float t = std::bit_cast<float>(std::min(b, 0xC2AE0000u));
+    const float n = (t * 1.44269504f + kRound) - kRound;
+    const float r = (t - n * 0.693145752f) - n * 1.42860682e-6f;  // ln 2 split so n * hi is exact
+    const float p =
+        ((((((1.0f / 720.0f) * r + 1.0f / 120.0f) * r + 1.0f / 24.0f) * r + 1.0f / 6.0f) * r + 0.5f) * r + 1.0f) * r +
+        1.0f;
+    v = p * std::bit_cast<float>((int32_t(n) + 127) << 23);
+  }
+  float sum = 0.0f;
+  for (float v : x) sum += v;
+  return sum;
+}
+
 void softcap(std::span<float> x, float cap) {
   const float inv = 1.0f / cap;
   for (float& v : x) v = cap * std::tanh(v * inv);
@@ -160,6 +183,7 @@ constexpr CpuKernels kTable = {
     .act_bytes = nullptr,  // no split matmul: matmul_parallel runs matmul on one thread
     .prepare_act = nullptr,
     .matmul_rows = nullptr,
+    .exp_sum = exp_sum,
 };
 
 }  // namespace
