@@ -81,18 +81,31 @@ gguf::File open_vocab(const std::string& path, const std::string& out) {
   in.tokenizer = convert::read_json_file(path, true);
   in.tokenizer_config =
       convert::read_json_file((std::filesystem::path(path).parent_path() / "tokenizer_config.json").string(), false);
-  std::vector<gguf::KeyValue> kvs;
+  const std::string g = out + "/vocab.gguf";
+  auto write = [&](const std::string& pre) {
+    in.pre = pre;
+    gguf::Writer w;
+    for (gguf::KeyValue& kv : convert::vocab_from_hf(in)) w.add_kv(std::move(kv.key), std::move(kv.value));
+    w.write(g);
+    return gguf::File::open(g);
+  };
   try {
-    kvs = convert::vocab_from_hf(in);
+    return write("");  // the pre-tokenizer of a published tokenizer is recognised by its regexes
   } catch (const Error& e) {
+    // Not a published pre-tokenizer (e.g. `slm tokenizer train`'s): take the first byte-level name under
+    // which the GGUF tokenizer encodes a probe text exactly as the tokenizer.json does.
+    const tok::Tokenizer want = tok::Tokenizer::from_hf_file(path);
+    const std::string probe = "Hello, world! It's 2024: they'll say \"3.14\"  twice\n\tok? caf\u00e9 don't";
+    for (const char* pre : {"gpt-2", "llama-bpe", "qwen2", "smollm"}) {
+      try {
+        gguf::File f = write(pre);
+        if (tok::Tokenizer::from_gguf(f).encode(probe) == want.encode(probe)) return f;
+      } catch (const Error&) {
+      }
+    }
     fail("{} (a GGUF vocabulary, such as the vocab.gguf that `slm tokenizer train` writes, avoids the conversion)",
          e.what());
   }
-  gguf::Writer w;
-  for (gguf::KeyValue& kv : kvs) w.add_kv(std::move(kv.key), std::move(kv.value));
-  const std::string g = out + "/vocab.gguf";
-  w.write(g);
-  return gguf::File::open(g);
 }
 
 // Peak resident set of this process (VmHWM), 0 when /proc is not there.
