@@ -20,8 +20,12 @@ using Clock = std::chrono::steady_clock;
 
 class LocalCandidate : public Candidate {
  public:
-  LocalCandidate(const TaskContract& t, const std::string& path)
+  LocalCandidate(const TaskContract& t, const std::string& path, const std::string& lora)
       : task_(t), name_(std::filesystem::path(path).filename().string()), model_(model::Model::load(path)) {
+    if (!lora.empty()) {  // applied at the matmul site (Model::add_lora)
+      model_.add_lora(lora);
+      name_ += "+" + std::filesystem::path(lora).filename().string();
+    }
     auto tok = runtime::load_tokenizer(model_, "");
     if (!tok) fail("[eval] model '{}' has no tokenizer", path);
     tok_.emplace(std::move(*tok));
@@ -141,9 +145,7 @@ class LocalCandidate : public Candidate {
 
 std::unique_ptr<Candidate> make_local_candidate(const TaskContract& t, const std::string& model_path,
                                                 const std::string& lora_path, bool keep_answer_logits) {
-  if (!lora_path.empty())
-    fail("[eval] --lora {}: adapters are not applied at inference yet; evaluate the merged GGUF instead", lora_path);
-  auto c = std::make_unique<LocalCandidate>(t, model_path);
+  auto c = std::make_unique<LocalCandidate>(t, model_path, lora_path);
   c->keep_answer_logits(keep_answer_logits);
   return c;
 }
