@@ -1,4 +1,5 @@
-// Net<T>'s forward (activations kept per layer) and backward (the forward read in reverse) for one sequence.
+// Net<T>'s forward (activations kept per layer, or only layer inputs with gradient checkpointing) and backward
+// (the forward read in reverse, recomputing a layer first when checkpointing) for one sequence.
 #include <cmath>
 
 #include "core/error.h"
