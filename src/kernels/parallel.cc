@@ -1,6 +1,7 @@
 // matmul_parallel: prepare activations (split by token rows when there are many), then split weight rows.
 #include "kernels/parallel.h"
 
+#include <array>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -28,6 +29,44 @@ void matmul_parallel(const CpuKernels& k, const MatView& w, std::span<const floa
   const void* xa = row > 0 ? scratch.data() : nullptr;
   // Ranges aligned to 16 rows keep each thread's block of rows whole (the kernels block rows by 16).
   pool.for_range(w.rows, 16, [&](int64_t r0, int64_t r1) { k.matmul_rows(w, x.data(), xa, n, r0, r1, y.data()); });
+}
+
+void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs, std::span<const float> x,
+                           int64_t n) {
+  constexpr size_t kMax = 4;
+  if (!k.matmul_rows || n <= 0 || n > kFusedMaxTokens || outs.size() > kMax) {
+    for (const MatmulOut& o : outs) matmul_parallel(k, *o.w, x, n, o.y);
+    return;
+  }
+  // Activations once per distinct (type, cols) (the prepared format depends on the type), in one buffer.
+  thread_local std::vector<uint8_t> scratch;
+  std::array<size_t, kMax> off{}, row{};
+  std::array<bool, kMax> owner{};
+  size_t total = 0;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    row[i] = k.act_bytes(outs[i].w->type, outs[i].w->cols);
+    owner[i] = true;
+    for (size_t j = 0; j < i && owner[i]; ++j)
+      if (outs[j].w->type == outs[i].w->type && outs[j].w->cols == outs[i].w->cols) off[i] = off[j], owner[i] = false;
+    if (owner[i]) off[i] = total, total += row[i] * size_t(n);
+  }
+  if (scratch.size() < total) scratch.resize(total);
+  std::array<int64_t, kMax + 1> first{};  // rows of matrix i are [first[i], first[i + 1]) of the loop
+  for (size_t i = 0; i < outs.size(); ++i) {
+    first[i + 1] = first[i] + outs[i].w->rows;
+    if (row[i] == 0 || !owner[i]) continue;
+    for (int64_t t = 0; t < n; ++t)
+      k.prepare_act(outs[i].w->type, x.data() + t * outs[i].w->cols, outs[i].w->cols,
+                    scratch.data() + off[i] + size_t(t) * row[i]);
+  }
+  const uint8_t* xa = scratch.data();
+  global_pool().for_range(first[outs.size()], 16, [&](int64_t b, int64_t e) {
+    for (size_t i = 0; i < outs.size(); ++i) {
+      const int64_t r0 = std::max(b, first[i]) - first[i], r1 = std::min(e, first[i + 1]) - first[i];
+      if (r0 < r1)
+        k.matmul_rows(*outs[i].w, x.data(), row[i] > 0 ? xa + off[i] : nullptr, n, r0, r1, outs[i].y.data());
+    }
+  });
 }
 
 }  // namespace slm::kernels

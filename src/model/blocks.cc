@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "core/thread_pool.h"
 #include "kernels/parallel.h"
@@ -12,9 +13,13 @@
 
 namespace slm::model {
 
-Scratch::Scratch(const ModelConfig& cfg, size_t n, int n_ctx)
-    : x(n * cfg.dim), xn(n * cfg.dim), q(n * cfg.q_dim()), att(n * cfg.q_dim()), k(n * cfg.kv_dim()),
-      v(n * cfg.kv_dim()), o(n * cfg.dim), gate(n * cfg.ffn_dim), up(n * cfg.ffn_dim), scores(size_t(n_ctx)) {}
+void Scratch::resize(const ModelConfig& cfg, size_t n, int n_ctx) {
+  const size_t dim = size_t(cfg.dim), qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim()), ffn = size_t(cfg.ffn_dim);
+  for (auto [buf, len] : {std::pair{&x, dim}, {&xn, dim}, {&q, qd}, {&att, qd}, {&k, kvd}, {&v, kvd}, {&o, dim},
+                          {&gate, ffn}, {&up, ffn}})
+    buf->resize(n * len);
+  scores.resize(size_t(n_ctx));
+}
 
 RopeTable rope_table(const ModelConfig& cfg, std::span<const float> freq_divisors,
                      std::span<const int32_t> positions) {
@@ -113,9 +118,9 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
   observe_matmul_input(L.wq, s.xn, int64_t(n));
   observe_matmul_input(L.wk, s.xn, int64_t(n));
   observe_matmul_input(L.wv, s.xn, int64_t(n));
-  kernels::matmul_parallel(k, L.wq, s.xn, int64_t(n), s.q);  // q: (n, q_dim)
-  kernels::matmul_parallel(k, L.wk, s.xn, int64_t(n), s.k);  // k: (n, kv_dim)
-  kernels::matmul_parallel(k, L.wv, s.xn, int64_t(n), s.v);  // v: (n, kv_dim)
+  // q: (n, q_dim), k and v: (n, kv_dim); one pool loop for all three when decoding.
+  const kernels::MatmulOut qkv[] = {{&L.wq, s.q}, {&L.wk, s.k}, {&L.wv, s.v}};
+  kernels::matmul_parallel_fused(k, qkv, s.xn, int64_t(n));
   lora_apply(k, L.lora[kLoraQ], s.xn, int64_t(n), s.q);
   lora_apply(k, L.lora[kLoraK], s.xn, int64_t(n), s.k);
   lora_apply(k, L.lora[kLoraV], s.xn, int64_t(n), s.v);
@@ -139,7 +144,8 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
   // over the pool, one scores buffer per thread.
   if (n >= kTiledAttentionMinRows) attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
   else global_pool().for_range(int64_t(n) * cfg.n_head, 1, [&](int64_t b, int64_t e) {
-    std::vector<float> scores(s.scores.size());
+    thread_local std::vector<float> scores;  // per thread, kept between calls (no allocation per token)
+    if (scores.size() < s.scores.size()) scores.resize(s.scores.size());
     for (int64_t i = b; i < e; ++i) {
       const size_t r = size_t(i / cfg.n_head);
       const int h = int(i % cfg.n_head);
@@ -158,8 +164,8 @@ void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const Layer
   const int64_t n = int64_t(s.xn.size() / size_t(cfg.dim));
   observe_matmul_input(L.w_gate, s.xn, n);
   observe_matmul_input(L.w_up, s.xn, n);
-  kernels::matmul_parallel(k, L.w_gate, s.xn, n, s.gate);  // gate, up: (n, ffn)
-  kernels::matmul_parallel(k, L.w_up, s.xn, n, s.up);
+  const kernels::MatmulOut gate_up[] = {{&L.w_gate, s.gate}, {&L.w_up, s.up}};  // gate, up: (n, ffn)
+  kernels::matmul_parallel_fused(k, gate_up, s.xn, n);
   lora_apply(k, L.lora[kLoraGate], s.xn, n, s.gate);
   lora_apply(k, L.lora[kLoraUp], s.xn, n, s.up);
   if (cfg.act == Activation::gelu_tanh) {

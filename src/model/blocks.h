@@ -21,7 +21,8 @@ RopeTable rope_table(const ModelConfig& cfg, std::span<const float> freq_divisor
 // Rotates the first rope_dim values of one head vector for table row `row`.
 void rope_apply(const ModelConfig& cfg, const RopeTable& rt, size_t row, std::span<float> head);
 
-// Scratch buffers sized for one batch; allocated per forward call.
+// Scratch buffers sized for one batch. decoder_forward keeps one per thread and resizes it per call
+// (capacity is kept, so decode steps allocate nothing).
 struct Scratch {
   std::vector<float> x, xn;       // (n, dim)
   std::vector<float> q, att;      // (n, q_dim)
@@ -29,7 +30,9 @@ struct Scratch {
   std::vector<float> o;           // (n, dim)
   std::vector<float> gate, up;    // (n, ffn)
   std::vector<float> scores;      // (n_ctx)
-  Scratch(const ModelConfig& cfg, size_t n, int n_ctx);
+  Scratch() = default;
+  Scratch(const ModelConfig& cfg, size_t n, int n_ctx) { resize(cfg, n, n_ctx); }
+  void resize(const ModelConfig& cfg, size_t n, int n_ctx);
 };
 
 // Attention of one layer: s.xn -> s.o (n, dim). Projects q/k/v (+bias, q/k norm), applies RoPE, writes

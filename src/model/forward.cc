@@ -55,7 +55,8 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   const size_t n = batch.size(), dim = size_t(cfg.dim);
   if (n == 0) return;
   const kernels::CpuKernels& k = kernels::cpu_kernels();
-  Scratch s(cfg, n, kv.n_ctx());
+  thread_local Scratch s;  // every buffer is written before it is read
+  s.resize(cfg, n, kv.n_ctx());
   for (size_t r = 0; r < n; ++r) {  // x: (n, dim)
     const std::span<float> xr = std::span(s.x).subspan(r * dim, dim);
     k.row_to_f32(w.tok_embd, batch.tokens[r], xr);
