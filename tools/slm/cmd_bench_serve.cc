@@ -26,6 +26,7 @@ struct BenchServeFlags {
   std::string model, kv_type = "f16";
   std::vector<int> concurrency = {1, 4, 16, 64};
   int n_prompt = 64, n_gen = 64, max_seqs = 0, max_queue = 0, step_tokens = 512;
+  int shared_prefix = 0;  // leading prompt tokens every request shares (a task's instructions)
 };
 
 struct ClientResult {
@@ -89,7 +90,9 @@ json request_body(const BenchServeFlags& f, const serve::Engine& e, int client, 
   Rng rng(uint64_t(1000 + client));
   const int n_vocab = e.tokenizer().n_vocab();
   json prompt = json::array();
-  for (int i = 0; i < f.n_prompt; ++i) prompt.push_back(int(rng.below(uint64_t(n_vocab))));
+  Rng common(999);  // the shared prefix: the same ids for every client
+  for (int i = 0; i < f.n_prompt; ++i)
+    prompt.push_back(int((i < f.shared_prefix ? common : rng).below(uint64_t(n_vocab))));
   json bias = json::object();  // no early end: every sequence generates n_gen tokens
   for (int32_t id = 0; id < n_vocab && bias.size() < 64; ++id) {
     if (e.tokenizer().is_eog(id)) bias[std::to_string(id)] = -100;
@@ -161,6 +164,8 @@ void bench(const BenchServeFlags& f) {
     if (c < 1 || c > 1024) fail("[bench] concurrency levels must be in [1, 1024], got {}", c);
   }
   if (f.n_prompt < 1 || f.n_gen < 1) fail("[bench] --prompt and --gen must be at least 1");
+  if (f.shared_prefix < 0 || f.shared_prefix > f.n_prompt)
+    fail("[bench] --shared-prefix must be in [0, --prompt], got {}", f.shared_prefix);
   serve::EngineOptions eo;
   eo.model_path = f.model;
   const int top = *std::max_element(f.concurrency.begin(), f.concurrency.end());
@@ -169,7 +174,7 @@ void bench(const BenchServeFlags& f) {
   eo.scheduler.n_ctx = f.n_prompt + f.n_gen + 8;
   eo.scheduler.step_tokens = std::max(f.step_tokens, eo.scheduler.max_seqs);
   eo.scheduler.kv_type = f.kv_type == "f32" ? model::KvType::f32 : model::KvType::f16;
-  eo.scheduler.prefix_cache = false;  // distinct prompts anyway; measure the plain path
+  eo.scheduler.prefix_cache = f.shared_prefix > 0;  // distinct prompts: measure the plain path
   serve::Engine engine(eo);
   serve::ServerOptions so;
   so.port = 0;
@@ -198,6 +203,11 @@ void bench(const BenchServeFlags& f) {
   }
   getloadavg(load, 3);
   std::printf("load average after the levels: %.1f\n", load[0]);
+  {
+    const runtime::SchedulerStats& st = engine.scheduler().stats();
+    std::printf("prompt tokens %lld, from the prefix cache %lld\n", static_cast<long long>(st.prompt_tokens.load()),
+                static_cast<long long>(st.prompt_tokens_cached.load()));
+  }
   // What the kernels allow: one batched decode step of c rows against one row, forward pass only.
   const double one = decode_step_ms(engine.scheduler().model(), f, 1);
   for (int c : f.concurrency) {
@@ -224,6 +234,8 @@ void register_bench_serve(CLI::App& app) {
   cmd->add_option("-m,--model", f->model, "GGUF model")->required();
   cmd->add_option("--concurrency", f->concurrency, "concurrent streams per level (1,4,16,64)")->delimiter(',');
   cmd->add_option("--prompt", f->n_prompt, "prompt tokens per request");
+  cmd->add_option("--shared-prefix", f->shared_prefix,
+                  "leading prompt tokens all requests share (turns the prefix cache on)");
   cmd->add_option("--gen", f->n_gen, "generated tokens per request");
   cmd->add_option("--max-seqs", f->max_seqs, "scheduler slots (0 = the highest concurrency)");
   cmd->add_option("--step-tokens", f->step_tokens, "rows per batched step");
