@@ -41,7 +41,7 @@ void quantize_iq4_nl(const float* src, void* dst, int64_t n, const float* imatri
   float w[kQK];
   uint8_t L[kQK];
   for (int64_t i = 0; i < n / kQK; ++i, src += kQK) {
-    row_weights(imatrix ? imatrix + i * kQK : nullptr, 0, kQK, w);
+    block_weights(imatrix ? imatrix + i * kQK : nullptr, src, kQK, w);
     b[i].d = quantize_block_sym(src, w, kQK, kIq4Grid, L);
     pack_iq4_32(L, b[i].qs);
   }
@@ -65,7 +65,7 @@ void quantize_iq4_xs(const float* src, void* dst, int64_t n, const float* imatri
   int codes[8];
   uint8_t L[kQKK];
   for (int64_t i = 0; i < n / kQKK; ++i, src += kQKK) {
-    row_weights(imatrix ? imatrix + i * kQKK : nullptr, 0, kQKK, w);
+    block_weights(imatrix ? imatrix + i * kQKK : nullptr, src, kQKK, w);
     b[i].d = quantize_super_sym(src, w, plan, codes, L);
     b[i].scales_h = 0;
     std::memset(b[i].scales_l, 0, sizeof b[i].scales_l);

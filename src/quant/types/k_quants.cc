@@ -51,7 +51,7 @@ void decode_k4(float d, float dmin, const uint8_t* scales, const uint8_t* qs, co
 void quantize_k4(const float* x, const float* imatrix, int nmax, f16* d, f16* dmin, uint8_t* scales,
                  uint8_t* qs, uint8_t* qh) {
   float w[kQKK];
-  row_weights(imatrix, 0, kQKK, w);
+  block_weights(imatrix, x, kQKK, w);
   int sc[8], mc[8];
   uint8_t L[kQKK];
   const AffineCodes c = quantize_super_affine(x, w, AffinePlan{.nsub = 8, .len = 32, .nmax = nmax, .cmax = 63},
@@ -118,7 +118,7 @@ void quantize_q6_k(const float* src, void* dst, int64_t n, const float* imatrix)
   int codes[16];
   uint8_t L[kQKK];
   for (int64_t bi = 0; bi < n / kQKK; ++bi, src += kQKK) {
-    row_weights(imatrix ? imatrix + bi * kQKK : nullptr, 0, kQKK, w);
+    block_weights(imatrix ? imatrix + bi * kQKK : nullptr, src, kQKK, w);
     b[bi].d = quantize_super_sym(src, w, plan, codes, L);
     for (int k = 0; k < 16; ++k) b[bi].scales[k] = int8_t(codes[k]);
     std::memset(b[bi].ql, 0, sizeof b[bi].ql);

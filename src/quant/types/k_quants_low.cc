@@ -48,7 +48,7 @@ void quantize_q2_k(const float* src, void* dst, int64_t n, const float* imatrix)
   int sc[16], mc[16];
   uint8_t L[kQKK];
   for (int64_t bi = 0; bi < n / kQKK; ++bi, src += kQKK) {
-    row_weights(imatrix ? imatrix + bi * kQKK : nullptr, 0, kQKK, w);
+    block_weights(imatrix ? imatrix + bi * kQKK : nullptr, src, kQKK, w);
     const AffineCodes c = quantize_super_affine(src, w, plan, sc, mc, L);
     b[bi].d = c.d;
     b[bi].dmin = c.dmin;
@@ -77,7 +77,7 @@ void quantize_q3_k(const float* src, void* dst, int64_t n, const float* imatrix)
   int codes[16];
   uint8_t L[kQKK];  // q + 4, 0..7
   for (int64_t bi = 0; bi < n / kQKK; ++bi, src += kQKK) {
-    row_weights(imatrix ? imatrix + bi * kQKK : nullptr, 0, kQKK, w);
+    block_weights(imatrix ? imatrix + bi * kQKK : nullptr, src, kQKK, w);
     b[bi].d = quantize_super_sym(src, w, plan, codes, L);
     std::memset(b[bi].scales, 0, sizeof b[bi].scales);
     for (int k = 0; k < 16; ++k) set_q3_scale(b[bi].scales, k, codes[k] + 32);

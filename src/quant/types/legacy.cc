@@ -82,14 +82,14 @@ float ref_affine(const float* x, int nmax, uint8_t* q, float* min) {
 // Weighted search for symmetric types (imatrix given): codes are level indices, lo = -half.
 f16 search_sym(const float* x, const float* imatrix, int lo, int hi, uint8_t* q) {
   float w[kQK];
-  row_weights(imatrix, 0, kQK, w);
+  block_weights(imatrix, x, kQK, w);
   return quantize_block_sym(x, w, kQK, Grid{.lo = lo, .hi = hi}, q);
 }
 
 // Weighted search for affine types (imatrix given), starting from the reference rounding in d, m, q.
 void search_affine(const float* x, const float* imatrix, int nmax, f16* d, f16* m, uint8_t* q) {
   float w[kQK];
-  row_weights(imatrix, 0, kQK, w);
+  block_weights(imatrix, x, kQK, w);
   quantize_block_affine(x, w, kQK, nmax, d, m, q);
 }
 

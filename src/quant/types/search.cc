@@ -103,6 +103,18 @@ void row_weights(const float* imatrix, int64_t col0, int n, float* w) {
   for (int i = 0; i < n; ++i) w[i] += floor;
 }
 
+void block_weights(const float* imatrix, const float* x, int n, float* w) {
+  row_weights(imatrix, 0, n, w);
+  if (!imatrix) return;
+  double sum2 = 0;
+  for (int i = 0; i < n; ++i) sum2 += double(x[i]) * x[i];
+  const double sigma2 = 2.0 * sum2 / n;
+  for (int i = 0; i < n; ++i) {
+    const double v = double(w[i]) * std::sqrt(sigma2 + double(x[i]) * x[i]);
+    w[i] = std::isfinite(v) ? float(v) : w[i];
+  }
+}
+
 float fit_scale(const float* x, const float* w, int n, const Grid& g, uint8_t* L) {
   float amax = 0, xm = 0;
   for (int i = 0; i < n; ++i) {
