@@ -164,6 +164,29 @@ TEST_F(QuantTaskE2E, GateExitsThreeNamingTheBar) {
   ASSERT_EQ(j["failures"].size(), 1u);
 }
 
+TEST_F(QuantTaskE2E, TextTaskComparesGreedyAnswers) {
+  // A generation task: exact-match accuracy, flips on the answers, KL after the prompt (an extra prefill).
+  std::ofstream(dir.file("t_train.jsonl")) << "{\"q\": \"a\", \"a\": \"b\"}\n";
+  std::ofstream eval(dir.file("t_eval.jsonl"));
+  for (int i = 0; i < 5; ++i) eval << nlohmann::json{{"q", "say " + std::to_string(i)}, {"a", std::to_string(i)}}.dump() << "\n";
+  eval.close();
+  std::ofstream(dir.file("text.yaml")) << "name: echo\ninput: \"{q}\"\noutput: {kind: text}\n"
+                                          "data: {train: t_train.jsonl, eval: t_eval.jsonl, fields: {q: q, output: a}}\n"
+                                          "quality: {max_kl: 100}\nserving: {max_tokens: 3}\n";
+  const Output o = slm(report(dir.file("text.yaml"), "f32.gguf", "other.gguf", "--json --predictions"));
+  ASSERT_EQ(o.rc, 0) << o.both();
+  const auto j = nlohmann::json::parse(o.out);
+  EXPECT_EQ(j["kind"], "text");
+  EXPECT_EQ(j["n_eval"], 5);
+  EXPECT_EQ(j["kld"]["n"], 5);
+  EXPECT_GT(j["kld"]["mean"].get<double>(), 0.0);
+  EXPECT_FALSE(j.contains("label_kld_mean"));
+  size_t changed = 0;
+  for (size_t i = 0; i < 5; ++i)
+    changed += j["base"]["predictions"][i]["output"] != j["quant"]["predictions"][i]["output"];
+  EXPECT_EQ(j["flips"]["changed"], changed);
+}
+
 TEST_F(QuantTaskE2E, BadInputExitsOne) {
   const std::string task = write_task(dir, "task.yaml", "quality: {}");
   EXPECT_EQ(slm(report(task, "Q8_0.gguf", "missing.gguf")).rc, 1);
