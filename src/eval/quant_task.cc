@@ -159,8 +159,15 @@ std::string quant_task_table(const QuantTaskReport& r) {
   out += fmt::format("{:<22} {:>12.4f} {:>12.4f}\n", label ? "accuracy" : "exact match", r.accuracy_base, r.accuracy_quant);
   if (r.kind != OutputKind::text)
     out += fmt::format("{:<22} {:>12.4f} {:>12.4f}\n", label ? "macro-F1" : "field F1", r.base.primary(), r.quant.primary());
-  if (r.base.n_errors || r.quant.n_errors)
+  if (r.base.n_errors || r.quant.n_errors) {
     out += fmt::format("{:<22} {:>12} {:>12}\n", "errors", r.base.n_errors, r.quant.n_errors);
+    for (const CandidateReport* c : {&r.base, &r.quant})
+      for (const Prediction& p : c->predictions)
+        if (!p.error.empty()) {
+          out += fmt::format("  first error ({}): {} (counted as a wrong answer)\n", c->name, p.error);
+          break;
+        }
+  }
   out += fmt::format("flips                  {} right->wrong, {} wrong->right ({} answers changed)\n", r.right_to_wrong,
                      r.wrong_to_right, r.changed);
   if (r.kld.n > 0)
