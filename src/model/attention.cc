@@ -11,7 +11,7 @@
 namespace slm::model {
 namespace {
 
-constexpr int kRowTile = 32;   // batch rows per task (times the GQA group = query rows)
+constexpr int kRowTile = 64;   // batch rows per task (times the GQA group = query rows)
 constexpr int kKeyTile = 128;  // KV positions per step
 
 // One task: rows [r0, r1) of the batch, all of sequence `seq`, and KV head `kh`.

@@ -229,6 +229,45 @@ void axpy(float a, std::span<const float> x, std::span<float> y) {
   for (; i < y.size(); ++i) y[i] += a * x[i];
 }
 
+// exp(t) for 8 floats, t clamped to [-87, 88]: 2^n * p(r) as in the portable exp_sum (degree-6 polynomial,
+// relative error < 3e-7).
+inline __m256 exp8(__m256 t) {
+  t = _mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860682e-6f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), t));
+  __m256 p = _mm256_set1_ps(1.0f / 720.0f);
+  for (float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f}) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+float exp_sum(std::span<float> x, float shift) {
+  const __m256 sh = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= x.size(); i += 8) {
+    const __m256 v = exp8(_mm256_sub_ps(_mm256_loadu_ps(x.data() + i), sh));
+    _mm256_storeu_ps(x.data() + i, v);
+    acc = _mm256_add_ps(acc, v);
+  }
+  float sum = hsum(acc);
+  if (i < x.size()) sum += portable_table().exp_sum(x.subspan(i), shift);
+  return sum;
+}
+
+// out = gate / (1 + exp(-gate)) * up.
+void silu_mul(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  size_t i = 0;
+  for (; i + 8 <= out.size(); i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate.data() + i);
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(out.data() + i, _mm256_mul_ps(s, _mm256_loadu_ps(up.data() + i)));
+  }
+  if (i < out.size()) portable_table().silu_mul(gate.subspan(i), up.subspan(i), out.subspan(i));
+}
+
 // The portable table with the entries above replaced.
 CpuKernels make_table(Isa isa) {
   CpuKernels k = portable_table();
@@ -241,5 +280,7 @@ CpuKernels make_table(Isa isa) {
   k.act_bytes = act_bytes;
   k.prepare_act = prepare_act;
   k.matmul_rows = matmul_rows;
+  k.exp_sum = exp_sum;
+  k.silu_mul = silu_mul;
   return k;
 }
