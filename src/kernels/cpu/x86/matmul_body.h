@@ -229,6 +229,16 @@ void axpy(float a, std::span<const float> x, std::span<float> y) {
   for (; i < y.size(); ++i) y[i] += a * x[i];
 }
 
+// F16 rows (the f16 KV cache's keys and values in the tiled attention) widen 8 at a time; others as portable.
+void row_to_f32(const MatView& w, int64_t r, std::span<float> dst) {
+  if (w.type != DType::F16) return portable_table().row_to_f32(w, r, dst);
+  const uint8_t* p = w.row(r);
+  const int64_t n = int64_t(dst.size());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst.data() + i, LoadF16::load8(p, i));
+  for (; i < n; ++i) dst[size_t(i)] = LoadF16::load1(p, i);
+}
+
 // exp(t) for 8 floats, t clamped to [-87, 88]: 2^n * p(r) as in the portable exp_sum (degree-6 polynomial,
 // relative error < 3e-7).
 inline __m256 exp8(__m256 t) {
@@ -281,6 +291,7 @@ CpuKernels make_table(Isa isa) {
   k.prepare_act = prepare_act;
   k.matmul_rows = matmul_rows;
   k.exp_sum = exp_sum;
+  k.row_to_f32 = row_to_f32;
   k.silu_mul = silu_mul;
   return k;
 }
