@@ -177,11 +177,12 @@ DemoResult run_demo(const DemoOptions& opt) {
   std::fprintf(stderr, "slm demo (%s run) in %s\n", plan.quick ? "quick" : "full", opt.workdir.c_str());
 
   StepCache c(opt.workdir, opt.force, 7);
-  c.run("data", "data: SpamAssassin mails -> deduplicated train / held-out split + task contract", params, {},
+  c.run("data", "data: SpamAssassin mails -> deduplicated train / held-out split", params, {},
         [&](const std::string& d) { return step_data(plan, d); });
   c.run("base", "base model: BPE tokenizer + pretraining on the Brown corpus", params, {},
         [&](const std::string& d) { return step_base_model(plan, d); });
-  c.run("finetune", "fine-tune: LoRA on the spam train split with the contract's template", params, {"data", "base"},
+  c.run("finetune", "fine-tune: task contract + data fitted to the context, LoRA with the contract's template", params,
+        {"data", "base"},
         [&](const std::string& d) { return step_finetune(plan, c.dir("data"), c.dir("base"), d); });
   c.run("eval", "evaluate: base (few-shot) vs fine-tuned vs the classic baseline", params, {"finetune"},
         [&](const std::string& d) { return step_eval(plan, c.dir("base"), c.dir("finetune"), d); });
