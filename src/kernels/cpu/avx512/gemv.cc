@@ -1,4 +1,4 @@
-// 512-bit matrix-vector kernels for decode: 4 weight rows at a time share every activation load.
+// 512-bit matrix-vector kernels for decode (rows one at a time: see kRows).
 //
 // Integer types hold two 32-value blocks of one row per zmm as unsigned bytes q = w / d + offset (Q4_0: 8,
 // Q5_0: 16, Q8_0: 128 by flipping the sign bit), so one vpdpbusd against the int8 activations gives 16
@@ -27,7 +27,10 @@ namespace {
 
 using x86::ActQ8;
 
-constexpr int kRows = 4;
+// Rows one at a time: interleaving 4 row streams (to share activation loads) halved the rate of weight
+// streaming from DRAM on the 2-vCPU build machine (49152 x 576 F16, one thread: 4.9 vs 10.8 GB/s; software
+// prefetch did not recover it). The group templates stay for machines where a wider group pays.
+constexpr int kRows = 1;
 
 inline uint32_t ld16(const uint8_t* p) {
   uint16_t v;
@@ -231,37 +234,6 @@ void q6k_gemv(const MatView& w, const ActQ8* a, int64_t r, float* y) {
   for (int i = 0; i < NR; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
 }
 
-struct LoadF32 {
-  static __m512 load(const uint8_t* p, int64_t i) { return _mm512_loadu_ps(reinterpret_cast<const float*>(p) + i); }
-  static __m512 load(const uint8_t* p, int64_t i, __mmask16 m) {
-    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + i);
-  }
-};
-struct LoadF16 {
-  static __m512 load(const uint8_t* p, int64_t i) { return _mm512_cvtph_ps(ld256(p + 2 * i)); }
-  static __m512 load(const uint8_t* p, int64_t i, __mmask16 m) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + 2 * i));
-  }
-};
-
-template <class L, int NR>
-void fgemv(const MatView& w, const float* x, int64_t r, float* y) {
-  const uint8_t* row[NR];
-  __m512 acc[NR];
-  for (int i = 0; i < NR; ++i) row[i] = w.row(r + i), acc[i] = _mm512_setzero_ps();
-  int64_t j = 0;
-  for (; j + 16 <= w.cols; j += 16) {
-    const __m512 xv = _mm512_loadu_ps(x + j);
-    for (int i = 0; i < NR; ++i) acc[i] = _mm512_fmadd_ps(L::load(row[i], j), xv, acc[i]);
-  }
-  if (j < w.cols) {
-    const __mmask16 m = __mmask16((1u << (w.cols - j)) - 1);
-    const __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
-    for (int i = 0; i < NR; ++i) acc[i] = _mm512_fmadd_ps(L::load(row[i], j, m), xv, acc[i]);
-  }
-  for (int i = 0; i < NR; ++i) y[i] = _mm512_reduce_add_ps(acc[i]);
-}
-
 // Rows in groups of kRows (then one at a time); every token of a group while its rows are in cache.
 template <void (*Group)(const MatView&, const void*, int64_t, int64_t, float*),
           void (*One)(const MatView&, const void*, int64_t, int64_t, float*)>
@@ -283,26 +255,15 @@ void kgroup(const MatView& w, const void* xa, int64_t t, int64_t r, float* y) {
   Fn(w, static_cast<const ActQ8*>(xa) + t * (w.cols / 32), r, y);
 }
 
-template <class L, int NR>
-void fgroup(const MatView& w, const void* x, int64_t t, int64_t r, float* y) {
-  fgemv<L, NR>(w, static_cast<const float*>(x) + t * w.cols, r, y);
-}
-
 template <class G>
 void qrows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
   rows_loop<qgroup<G, kRows>, qgroup<G, 1>>(w, xa, n, r0, r1, y);
 }
 
-template <class L>
-void frows(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1, float* y) {
-  rows_loop<fgroup<L, kRows>, fgroup<L, 1>>(w, x, n, r0, r1, y);
-}
-
 }  // namespace
 
 bool gemv_supports(DType t) {
-  return t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q8_0 || t == DType::Q4_K || t == DType::Q6_K ||
-         t == DType::F16 || t == DType::F32;
+  return t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q8_0 || t == DType::Q4_K || t == DType::Q6_K;
 }
 
 void gemv_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
@@ -312,8 +273,6 @@ void gemv_rows(const MatView& w, const float* x, const void* xa, int64_t n, int6
     case DType::Q8_0: return qrows<GQ8_0>(w, xa, n, r0, r1, y);
     case DType::Q4_K: return rows_loop<kgroup<q4k_gemv<kRows>>, kgroup<q4k_gemv<1>>>(w, xa, n, r0, r1, y);
     case DType::Q6_K: return rows_loop<kgroup<q6k_gemv<kRows>>, kgroup<q6k_gemv<1>>>(w, xa, n, r0, r1, y);
-    case DType::F16: return frows<LoadF16>(w, x, n, r0, r1, y);
-    case DType::F32: return frows<LoadF32>(w, x, n, r0, r1, y);
     default: return;
   }
 }

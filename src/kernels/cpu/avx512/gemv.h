@@ -11,7 +11,8 @@ namespace slm::kernels::cpu::avx512 {
 // Largest token count the gemv kernels take (each token re-reads a block of 4 rows from L1/L2).
 constexpr int64_t kGemvMaxTokens = 3;
 
-// Q4_0, Q5_0, Q8_0, Q4_K, Q6_K (ActQ8 activations) and F16, F32 (float activations).
+// Q4_0, Q5_0, Q8_0, Q4_K, Q6_K (ActQ8 activations). F16/F32 stay on the 256-bit tiles of matmul_body.h:
+// a 512-bit F16 row kernel measured slower in the model (SmolLM2 F16 tg128, one thread, 43 vs 57-72 t/s).
 bool gemv_supports(DType t);
 
 // y[t * w.rows + r] for t < n, r0 <= r < r1: x (n, w.cols) floats, xa n ActQ8 rows for the integer types.
