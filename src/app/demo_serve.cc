@@ -20,20 +20,29 @@ json step_serve(const DemoPlan& p, const std::string& ft_dir, const json& quant,
   const json& chosen = quant.at("chosen");
   const eval::EvalData data = eval::load_eval_data(task, chosen.at("n").get<size_t>());
   serve::EngineOptions eo;
-  eo.model_path = chosen.at("path").get<std::string>();
   eo.model_id = "spam-" + chosen.at("type").get<std::string>();
+  std::string request_model;  // "" = the served model itself
+  if (chosen.at("type") == "F32") {  // the base model with the adapter (slm serve --lora), chosen per request
+    eo.model_path = (fs::path(ft_dir).parent_path() / "base" / "base.gguf").string();
+    eo.loras.push_back({.path = (fs::path(ft_dir) / "adapter.gguf").string(), .scale = 1.0f, .name = "spam-lora"});
+    request_model = "spam-lora";
+  } else {  // quantised: the adapter was merged before quantisation
+    eo.model_path = chosen.at("path").get<std::string>();
+  }
   eo.scheduler.max_seqs = 4;
   serve::Engine engine(eo);
   serve::Server server(engine, {.host = "127.0.0.1", .port = 0});
   const int port = server.bind();
   std::thread th([&server] { server.run(); });
-  std::fprintf(stderr, "  serving %s (%s) on http://127.0.0.1:%d\n", eo.model_id.c_str(), eo.model_path.c_str(), port);
+  std::fprintf(stderr, "  serving %s (%s%s) on http://127.0.0.1:%d\n", eo.model_id.c_str(), eo.model_path.c_str(),
+               eo.loras.empty() ? "" : " + adapter.gguf as model 'spam-lora'", port);
 
   eval::EvalReport r;
   std::string error;
   try {
     std::vector<std::unique_ptr<eval::Candidate>> cands;
-    cands.push_back(eval::make_endpoint_candidate(task, {.url = fmt::format("http://127.0.0.1:{}", port)}));
+    cands.push_back(
+        eval::make_endpoint_candidate(task, {.url = fmt::format("http://127.0.0.1:{}", port), .model = request_model}));
     std::unique_ptr<ProgressLine> line;
     r = eval::run_eval(task, data, cands, [&](const std::string& name, size_t done, size_t total) {
       if (!line || line->label() != name) line = std::make_unique<ProgressLine>(name);
@@ -57,7 +66,7 @@ json step_serve(const DemoPlan& p, const std::string& ft_dir, const json& quant,
   std::fprintf(stderr, "  live: accuracy %.4f (offline, same model: %.4f), %zu/%zu answers agree; latency p50 %.1f ms, "
                "p95 %.1f ms, p99 %.1f ms; %zu errors\n", acc, chosen.value("accuracy", 0.0), agree, c.predictions.size(),
                c.latency.p50, c.latency.p95, c.latency.p99, c.n_errors);
-  return {{"model", eo.model_id},
+  return {{"model", request_model.empty() ? eo.model_id : request_model},
           {"type", chosen["type"]},
           {"n", c.predictions.size()},
           {"accuracy", acc},
