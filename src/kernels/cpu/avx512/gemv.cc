@@ -7,7 +7,7 @@
 // so the offset costs one fmsub per pair of blocks and the block scales become per-lane vectors.
 // Lane layouts: "split" (nibble types) puts low nibbles of both blocks in the lower 256 bits and high
 // nibbles in the upper: 128-bit quarters [b0 0-15, b1 0-15, b0 16-31, b1 16-31]; "natural" (Q8_0) is
-// [b0 0-31, b1 0-31]. Activations are rearranged to match once per pair, not once per row.
+// [b0 0-31, b1 0-31]. Activations are rearranged to match once per pair and row group (kRows rows).
 #include "kernels/cpu/avx512/gemv.h"
 
 #include <immintrin.h>

@@ -8,7 +8,7 @@
 
 namespace slm::kernels::cpu::avx512 {
 
-// Largest token count the gemv kernels take (each token re-reads a block of 4 rows from L1/L2).
+// Largest token count the gemv kernels take (each further token re-reads the row from L1).
 constexpr int64_t kGemvMaxTokens = 3;
 
 // Q4_0, Q5_0, Q8_0, Q4_K, Q6_K (ActQ8 activations). F16/F32 stay on the 256-bit tiles of matmul_body.h:
