@@ -112,6 +112,14 @@ void run_task(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv,
 
 }  // namespace
 
+bool use_tiled_attention(const Batch& batch) {
+  const size_t n = batch.size();
+  if (n < kTiledAttentionMinRows) return false;
+  size_t n_seq = 0;  // distinct sequences (rows of one sequence are contiguous in practice; count changes)
+  for (size_t r = 0; r < n; ++r) n_seq += r == 0 || batch.seq_ids[r] != batch.seq_ids[r - 1];
+  return n >= kTiledAttentionMinRows * n_seq;
+}
+
 void attend_tiled(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, const Batch& batch,
                   std::span<const float> q, std::span<float> att) {
   std::vector<Task> tasks;

@@ -9,8 +9,10 @@
 
 namespace slm::model {
 
-// Batches with at least this many rows take attend_tiled (fewer: one (row, head) at a time).
+// Batches with at least this many rows per sequence on average take attend_tiled (fewer: one (row, head)
+// at a time; a decode step of many sequences has one row each, where tiles would only add overhead).
 constexpr size_t kTiledAttentionMinRows = 16;
+bool use_tiled_attention(const Batch& batch);
 
 // att: (n, q_dim) = softmax(q K^T * scale [softcap] [causal, sliding window]) V for every batch row, reading
 // keys and values of positions lo..pos of the row's sequence through kv.k_row / kv.v_row (already written

@@ -142,7 +142,7 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
   const int group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
   // Prefill: tiles of rows x keys (attention.h). Otherwise (row, head) pairs are independent: split them
   // over the pool, one scores buffer per thread.
-  if (n >= kTiledAttentionMinRows) attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
+  if (use_tiled_attention(batch)) attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
   else global_pool().for_range(int64_t(n) * cfg.n_head, 1, [&](int64_t b, int64_t e) {
     thread_local std::vector<float> scores;  // per thread, kept between calls (no allocation per token)
     if (scores.size() < s.scores.size()) scores.resize(s.scores.size());
