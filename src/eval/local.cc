@@ -1,11 +1,17 @@
-// Local GGUF candidates: label tasks by constrained choice over the labels, others by greedy generation.
+// Local GGUF candidates: label tasks by constrained choice over the labels, JSON tasks by greedy decoding
+// constrained to the task's schema (every answer parses and validates), text tasks by greedy generation.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
 #include "core/error.h"
 #include "eval/candidate.h"
 #include "model/model.h"
+#include "runtime/constrained/compile.h"
+#include "runtime/constrained/constraint.h"
+#include "runtime/constrained/vocab.h"
 #include "runtime/generate.h"
 #include "runtime/sampling.h"
 #include "runtime/text.h"
@@ -42,7 +48,9 @@ class LocalCandidate : public Candidate {
     Prediction p;
     try {
       const std::string prompt = render(input);
-      p = task_.kind == OutputKind::label ? choose(prompt) : generate(prompt);
+      p = task_.kind == OutputKind::label  ? choose(prompt)
+          : task_.kind == OutputKind::json ? generate_json(prompt)
+                                           : generate(prompt);
     } catch (const Error& e) {
       p.error = e.what();
     }
@@ -124,6 +132,41 @@ class LocalCandidate : public Candidate {
     return p;
   }
 
+  // Greedy decoding where every step may only pick tokens that keep the text a prefix of a document the
+  // task's schema accepts (src/runtime/constrained); it stops when the document is complete.
+  Prediction generate_json(const std::string& prompt) {
+    if (!json_index_) {
+      auto trie = std::make_shared<constrained::VocabTrie>(constrained::vocabulary_from_tokenizer(*tok_));
+      const bool any = task_.schema.is_null() || (task_.schema.is_object() && task_.schema.empty());
+      json_index_ = std::make_shared<constrained::TokenIndex>(
+          any ? constrained::compile_json_object()
+              : constrained::compile_json_schema(nlohmann::ordered_json::parse(task_.schema.dump())),
+          std::move(trie));
+    }
+    constrained::Constraint c(json_index_);
+    const std::vector<int32_t> ids = encode(prompt);
+    model::KvCache kv = model_.make_cache({.n_seq = 1, .n_ctx = 0, .type = model::KvType::f32});
+    if (ids.empty() || ids.size() >= size_t(kv.n_ctx()))
+      fail("[eval] prompt of {} tokens does not fit the context ({})", ids.size(), kv.n_ctx());
+    const int budget = std::min(task_.serving.max_tokens, kv.n_ctx() - int(ids.size()));
+    std::vector<float> logits = model_.prefill(ids, kv, 0, false);
+    Prediction p;
+    p.prompt_tokens = int(ids.size());
+    if (keep_answer_logits_) p.answer_logits = logits;
+    std::vector<int32_t> out;
+    for (int i = 0; i < budget && !c.done(); ++i) {
+      c.mask_logits(logits);
+      const int32_t best = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      if (!std::isfinite(logits[size_t(best)]) || !c.advance(best)) break;  // nothing may follow
+      if (c.finished()) break;                                              // end of text accepted
+      out.push_back(best);
+      logits = model_.prefill(std::span<const int32_t>(&best, 1), kv, 0, false);
+    }
+    p.output = tok_->decode(out);
+    p.completion_tokens = int(out.size());
+    return p;
+  }
+
   // The logits after the whole prompt (the generator does not hand them out).
   std::vector<float> last_logits(std::span<const int32_t> prompt) const {
     model::KvCache kv = model_.make_cache({.n_seq = 1, .n_ctx = 0, .type = model::KvType::f32});
@@ -137,6 +180,7 @@ class LocalCandidate : public Candidate {
   std::optional<tok::Tokenizer> tok_;
   std::optional<ChatTemplate> tmpl_;
   std::optional<runtime::Generator> gen_;
+  std::shared_ptr<constrained::TokenIndex> json_index_;
   int32_t end_ = tok::kNoToken;
   bool keep_answer_logits_ = false;
 };
