@@ -10,34 +10,17 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/subprocess.h"
 #include "common/testdata.h"
 
 namespace slm {
 namespace {
 
-struct Output {
-  int rc = -1;
-  std::string out;
-};
+using testing::Output;
+using testing::quote;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Output sh(const std::string& cmd) {
-  Output o;
-  FILE* p = popen((cmd + " 2>&1 </dev/null").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) o.out.append(buf, n);
-  const int status = pclose(p);
-  o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
-Output slm(const std::string& args) { return sh(quote(SLM_EXE) + " " + args); }
+Output sh(const std::string& cmd) { return testing::run_command(cmd, true); }
+Output slm(const std::string& args) { return testing::run_slm(args, true); }
 
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -8,35 +8,16 @@
 #include <fstream>
 #include <set>
 
+#include "common/subprocess.h"
 #include "common/testdata.h"
 
 namespace slm {
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using testing::Output;
+using testing::quote;
 
-struct Output {
-  int rc = -1;
-  std::string out, err;
-};
-
-Output slm(const std::string& args, const testing::TempDir& dir) {
-  Output o;
-  const std::string err = dir.file("stderr.txt");
-  FILE* p = popen((quote(SLM_EXE) + " " + args + " 2>" + quote(err) + " </dev/null").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) o.out.append(buf, n);
-  const int status = pclose(p);
-  o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err);
-  o.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return o;
-}
+Output slm(const std::string& args) { return testing::run_slm(args, false); }
 
 TEST(EvalJsonE2E, LocalModelAnswersValidateAgainstTheSchema) {
   testing::TempDir dir;
@@ -63,11 +44,10 @@ TEST(EvalJsonE2E, LocalModelAnswersValidateAgainstTheSchema) {
          "    additionalProperties: false\n"
          "data: {train: train.jsonl, eval: eval.jsonl, fields: {text: msg, output: out}}\n"
          "serving: {max_tokens: 48}\n";
-  const Output synth = slm("synth-model --shape tiny --type F32 -o " + quote(dir.file("tiny.gguf")), dir);
+  const Output synth = slm("synth-model --shape tiny --type F32 -o " + quote(dir.file("tiny.gguf")));
   ASSERT_EQ(synth.rc, 0) << synth.err;
   const Output o = slm("eval -q --task " + quote(dir.file("task.yaml")) + " --model " + quote(dir.file("tiny.gguf")) +
-                           " --json --predictions",
-                       dir);
+                           " --json --predictions");
   ASSERT_EQ(o.rc, 0) << o.err;
   const auto j = nlohmann::json::parse(o.out);
   const nlohmann::json* model = nullptr;

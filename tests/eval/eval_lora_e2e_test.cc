@@ -8,32 +8,16 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/subprocess.h"
 #include "common/testdata.h"
 
 namespace slm {
 namespace {
 
-struct Output {
-  int rc = -1;
-  std::string out;
-};
+using testing::Output;
+using testing::quote;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Output slm(const std::string& args) {
-  Output o;
-  FILE* p = popen((quote(SLM_EXE) + " " + args + " 2>&1 </dev/null").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) o.out.append(buf, n);
-  const int status = pclose(p);
-  o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
+Output slm(const std::string& args) { return testing::run_slm(args, true); }
 
 // A separable two-label task (8 held-out rows) and LoRA records in the template's layout.
 void write_task(const testing::TempDir& dir) {

@@ -9,38 +9,17 @@
 #include <fstream>
 #include <string>
 
+#include "common/subprocess.h"
 #include "common/testdata.h"
 
 namespace slm {
 namespace {
 
-struct Output {
-  int rc = -1;
-  std::string out, err;  // stdout (the table or JSON), stderr (progress, errors, failed bars)
-  std::string both() const { return out + "\n[stderr] " + err; }
-};
+using testing::Output;
+using testing::quote;
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// stdout and stderr apart, so --json output parses.
-Output slm(const std::string& args) {
-  Output o;
-  const testing::TempDir tmp;
-  const std::string err_path = tmp.file("stderr.txt");
-  FILE* p = popen((quote(SLM_EXE) + " " + args + " 2>" + quote(err_path) + " </dev/null").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) o.out.append(buf, n);
-  const int status = pclose(p);
-  o.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  o.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return o;
-}
+// stdout (the table or JSON) and stderr (progress, errors, failed bars) apart, so --json output parses.
+Output slm(const std::string& args) { return testing::run_slm(args, false); }
 
 // 8 train and 32 eval rows of a two-label task; `quality` is the contract's quality line.
 std::string write_task(const testing::TempDir& dir, const std::string& name, const std::string& quality) {

