@@ -5,25 +5,15 @@
 #include "core/rng.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul_test_util.h"
 #include "kernels/parallel.h"
 #include "quant/quant.h"
 
 namespace slm::kernels {
 namespace {
 
-struct Mat {
-  std::vector<uint8_t> bytes;
-  MatView w;
-};
-
-Mat quantized(Rng& rng, DType t, int64_t rows, int64_t cols) {
-  const std::vector<float> f = rng.normal(size_t(rows * cols));
-  Mat m;
-  m.bytes.resize(row_bytes(t, cols) * size_t(rows));
-  quant::quantize(t, f.data(), m.bytes.data(), rows, cols);
-  m.w = MatView{t, m.bytes.data(), rows, cols, row_bytes(t, cols)};
-  return m;
-}
+using matmul_test::RandomMatrix;
+using matmul_test::random_matrix;
 
 TEST(MatmulParallelFused, SameAsOneCallPerMatrix) {
   Rng rng(9);
@@ -36,8 +26,8 @@ TEST(MatmulParallelFused, SameAsOneCallPerMatrix) {
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
     for (const std::vector<DType>& types : sets) {
-      std::vector<Mat> mats;
-      for (size_t i = 0; i < types.size(); ++i) mats.push_back(quantized(rng, types[i], i == 0 ? 70 : 37, cols));
+      std::vector<RandomMatrix> mats;
+      for (size_t i = 0; i < types.size(); ++i) mats.push_back(random_matrix(rng, types[i], i == 0 ? 70 : 37, cols));
       for (int64_t n : {1, 3, 8, 9}) {
         const std::vector<float> x = rng.normal(size_t(n * cols));
         std::vector<std::vector<float>> want(mats.size()), got(mats.size());

@@ -8,43 +8,25 @@
 #include "common/nmse.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul_test_util.h"
 #include "kernels/reference/reference.h"
 #include "quant/quant.h"
 
 namespace slm::kernels {
 namespace {
 
-std::vector<Isa> split_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (const CpuKernels* k = cpu_kernels_for(isa); k && k->matmul_rows) out.push_back(isa);
-  return out;
-}
-
-bool float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
-
-struct Mat {
-  MatView w;
-  std::vector<uint8_t> bytes;
-};
+using matmul_test::float_type;
+using matmul_test::prepared_acts;
+using matmul_test::random_matrix;
+using matmul_test::split_isas;
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
-
-Mat make_mat(Rng& rng, DType t, int64_t rows, int64_t cols) {
-  Mat m;
-  const std::vector<float> wf = rng.normal(size_t(rows * cols));
-  m.bytes.resize(row_bytes(t, cols) * size_t(rows));
-  quant::quantize(t, wf.data(), m.bytes.data(), rows, cols);
-  m.w = MatView{t, m.bytes.data(), rows, cols, row_bytes(t, cols)};
-  return m;
-}
 
 // matmul_rows over row pieces of `piece` rows and token groups of `tokens` tokens.
 std::vector<float> product(const CpuKernels& k, const MatView& w, const std::vector<float>& x, int64_t n,
                            int64_t piece, int64_t tokens) {
   const size_t row = k.act_bytes(w.type, w.cols);
-  std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
-  for (int64_t t = 0; t < n; ++t) k.prepare_act(w.type, x.data() + t * w.cols, w.cols, xa.data() + t * row);
+  const std::vector<uint8_t> xa = prepared_acts(k, w, x.data(), n);
   std::vector<float> y(size_t(n * w.rows), std::nanf(""));
   std::vector<float> part;
   for (int64_t t0 = 0; t0 < n; t0 += tokens) {
@@ -75,7 +57,7 @@ TEST_P(GemmTest, ManyTokensMatchReferenceAndFewTokens) {
     const int64_t col_sizes[] = {bs == 1 ? 7 : bs, bs == 1 ? 300 : 3 * bs, bs == 1 ? 515 : (bs == 32 ? 67 : 9) * bs};
     for (int64_t cols : col_sizes) {
       for (int64_t rows : {int64_t(37), int64_t(16)}) {
-        const Mat m = make_mat(rng_, info->type, rows, cols);
+        const auto m = random_matrix(rng_, info->type, rows, cols);
         for (int64_t n : {16, 17, 64, 129}) {
           if (cols > 1024 && n > 17) continue;  // the long rows only need the tile tails
           const std::vector<float> x = rng_.normal(size_t(n * cols));
@@ -99,7 +81,7 @@ TEST_P(GemmTest, ManyTokensMatchReferenceAndFewTokens) {
 
 TEST_P(GemmTest, ZeroTokensStayZeroAmongLargeOnes) {
   for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::Q5_0, DType::F16}) {
-    const Mat m = make_mat(rng_, t, 40, 256);
+    const auto m = random_matrix(rng_, t, 40, 256);
     std::vector<float> x = rng_.normal(size_t(20 * 256));
     std::fill(x.begin() + 3 * 256, x.begin() + 4 * 256, 0.0f);  // token 3 all zero
     for (size_t i = 0; i < x.size(); ++i) x[i] *= (i % 7 == 0) ? 1e4f : 1.0f;

@@ -9,6 +9,7 @@
 #include "common/nmse.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul_test_util.h"
 #include "kernels/reference/reference.h"
 #include "quant/blocks.h"
 #include "quant/quant.h"
@@ -16,33 +17,16 @@
 namespace slm::kernels {
 namespace {
 
-std::vector<Isa> split_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (const CpuKernels* k = cpu_kernels_for(isa); k && k->matmul_rows) out.push_back(isa);
-  return out;
-}
 
-struct Mat {
-  std::vector<uint8_t> bytes;
-  MatView w;
-};
-
-Mat quantized(Rng& rng, DType t, int64_t rows, int64_t cols) {
-  const std::vector<float> f = rng.normal(size_t(rows * cols));
-  Mat m;
-  m.bytes.resize(row_bytes(t, cols) * size_t(rows));
-  quant::quantize(t, f.data(), m.bytes.data(), rows, cols);
-  m.w = MatView{t, m.bytes.data(), rows, cols, row_bytes(t, cols)};
-  return m;
-}
+using matmul_test::float_type;
+using matmul_test::prepared_acts;
+using matmul_test::random_matrix;
+using matmul_test::split_isas;
 
 // Rows [r0, r1) of y = x w^T through prepare_act + matmul_rows; other entries stay NaN.
 std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std::vector<float>& x, int64_t n,
                                 int64_t r0, int64_t r1) {
-  const size_t row = k.act_bytes(w.type, w.cols);
-  std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
-  for (int64_t t = 0; t < n; ++t) k.prepare_act(w.type, x.data() + t * w.cols, w.cols, xa.data() + t * row);
+  const std::vector<uint8_t> xa = prepared_acts(k, w, x.data(), n);
   std::vector<float> y(size_t(n * w.rows), std::nanf(""));
   k.matmul_rows(w, x.data(), xa.data(), n, r0, r1, y.data());
   return y;
@@ -50,7 +34,6 @@ std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
 
-bool float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
 
 class GemvTest : public ::testing::TestWithParam<Isa> {
  protected:
@@ -67,7 +50,7 @@ TEST_P(GemvTest, DecodeShapesMatchReference) {
       // One error measure over every shape of this (type, cols): a single dot product can be near zero.
       std::vector<float> want_all, got_all;
       for (int64_t rows : {1, 4, 6, 11}) {
-        const Mat m = quantized(rng_, t, rows, cols);
+        const auto m = random_matrix(rng_, t, rows, cols);
         for (int64_t n : {1, 2, 3}) {
           const std::vector<float> x = rng_.normal(size_t(n * cols));
           std::vector<float> want(size_t(n * rows));
@@ -87,7 +70,7 @@ TEST_P(GemvTest, DecodeShapesMatchReference) {
 TEST_P(GemvTest, RowRangeCutsGroupsAndLeavesTheRestAlone) {
   for (DType t : {DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::F16}) {
     const int64_t cols = dtype_info(t).block_size == 1 ? 100 : 96;
-    const Mat m = quantized(rng_, t, 13, cols);
+    const auto m = random_matrix(rng_, t, 13, cols);
     const std::vector<float> x = rng_.normal(size_t(2 * cols));
     std::vector<float> want(2 * 13);
     reference::matmul(m.w, x, 2, want);
@@ -111,7 +94,7 @@ TEST_P(GemvTest, RowRangeCutsGroupsAndLeavesTheRestAlone) {
 TEST_P(GemvTest, Q8_0ExtremeBytes) {
   // -128 does not come out of the quantiser but is a valid byte in a file; the offset trick must hold.
   const int64_t rows = 5, cols = 96;
-  Mat m = quantized(rng_, DType::Q8_0, rows, cols);
+  auto m = random_matrix(rng_, DType::Q8_0, rows, cols);
   auto* blocks = reinterpret_cast<BlockQ8_0*>(m.bytes.data());
   for (int64_t b = 0; b < rows * cols / 32; ++b)
     for (int j = 0; j < 32; ++j) blocks[b].qs[j] = int8_t((b + j) % 3 == 0 ? -128 : (j % 2 ? 127 : -127));

@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "common/nmse.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul_test_util.h"
 #include "kernels/parallel.h"
 #include "kernels/reference/reference.h"
 #include "quant/quant.h"
@@ -20,39 +21,27 @@ double nmse(std::span<const float> want, std::span<const float> got) {
   return testing::nmse_vs(want, got);
 }
 
-std::vector<Isa> split_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (const CpuKernels* k = cpu_kernels_for(isa); k && k->matmul_rows) out.push_back(isa);
-  return out;
-}
-
-bool float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+using matmul_test::float_type;
+using matmul_test::prepared_acts;
+using matmul_test::random_matrix;
+using matmul_test::split_isas;
 
 struct Case {
-  MatView w;
-  std::vector<uint8_t> bytes;
+  matmul_test::RandomMatrix m;
   std::vector<float> x;
 };
 
 Case make_case(Rng& rng, DType t, int64_t rows, int64_t cols, int64_t n) {
-  Case c;
-  const std::vector<float> wf = rng.normal(size_t(rows * cols));
-  c.bytes.resize(row_bytes(t, cols) * size_t(rows));
-  quant::quantize(t, wf.data(), c.bytes.data(), rows, cols);
-  c.w = MatView{t, c.bytes.data(), rows, cols, row_bytes(t, cols)};
-  c.x = rng.normal(size_t(n * cols));
-  return c;
+  auto m = random_matrix(rng, t, rows, cols);
+  return Case{std::move(m), rng.normal(size_t(n * cols))};
 }
 
 // Runs prepare_act + matmul_rows over [r0, r1) pieces that together cover every row.
 std::vector<float> split_product(const CpuKernels& k, const Case& c, int64_t n, int64_t piece) {
-  const size_t row = k.act_bytes(c.w.type, c.w.cols);
-  std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
-  for (int64_t t = 0; t < n; ++t) k.prepare_act(c.w.type, c.x.data() + t * c.w.cols, c.w.cols, xa.data() + t * row);
-  std::vector<float> y(size_t(n * c.w.rows), std::nanf(""));
-  for (int64_t r0 = 0; r0 < c.w.rows; r0 += piece)
-    k.matmul_rows(c.w, c.x.data(), xa.data(), n, r0, std::min(c.w.rows, r0 + piece), y.data());
+  const std::vector<uint8_t> xa = prepared_acts(k, c.m.w, c.x.data(), n);
+  std::vector<float> y(size_t(n * c.m.w.rows), std::nanf(""));
+  for (int64_t r0 = 0; r0 < c.m.w.rows; r0 += piece)
+    k.matmul_rows(c.m.w, c.x.data(), xa.data(), n, r0, std::min(c.m.w.rows, r0 + piece), y.data());
   return y;
 }
 
@@ -77,7 +66,7 @@ TEST_P(SplitMatmulTest, EveryWeightTypeMatchesReference) {
       for (int64_t n : {9, 4, 3, 1}) {  // tiles + tail, one tile, the tile tail, a lone token
         c.x.resize(size_t(n * cols));
         std::vector<float> want(size_t(n * rows));
-        reference::matmul(c.w, c.x, n, want);
+        reference::matmul(c.m.w, c.x, n, want);
         for (int64_t piece : {int64_t(5), rows}) {
           const std::vector<float> got = split_product(k(), c, n, piece);
           EXPECT_LT(nmse(want, got), tol) << info->name << " cols=" << cols << " n=" << n << " piece=" << piece;
@@ -94,7 +83,7 @@ TEST_P(SplitMatmulTest, LargeActivationsAndZeros) {
     std::fill(c.x.begin(), c.x.begin() + 256, 0.0f);
     for (size_t i = 256; i < c.x.size(); ++i) c.x[i] *= (i % 7 == 0) ? 1e4f : 1.0f;
     std::vector<float> want(32);
-    reference::matmul(c.w, c.x, 2, want);
+    reference::matmul(c.m.w, c.x, 2, want);
     const std::vector<float> got = split_product(k(), c, 2, 16);
     for (size_t i = 0; i < 16; ++i) EXPECT_EQ(got[i], 0.0f) << quant::type_name(t);
     EXPECT_LT(nmse(want, got), 2e-4) << quant::type_name(t);
@@ -112,10 +101,10 @@ TEST(MatmulParallel, SameAsOneThreadForEveryThreadCount) {
     const Case c = make_case(rng, t, 71, 512, 6);
     std::vector<float> one(6 * 71), many(6 * 71);
     set_threads(1);
-    matmul_parallel(k, c.w, c.x, 6, one);
+    matmul_parallel(k, c.m.w, c.x, 6, one);
     for (int threads : {2, 3, 8}) {
       set_threads(threads);
-      matmul_parallel(k, c.w, c.x, 6, many);
+      matmul_parallel(k, c.m.w, c.x, 6, many);
       EXPECT_EQ(one, many) << quant::type_name(t) << " threads=" << threads;  // rows are independent
     }
   }

@@ -1,0 +1,50 @@
+// Shared pieces of the matmul kernel tests: the ISA tables with a split matmul, random weight matrices
+// in any type, and activations prepared the way matmul_parallel prepares them.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "quant/quant.h"
+
+namespace slm::kernels::matmul_test {
+
+// Every compiled ISA whose table has prepare_act + matmul_rows.
+inline std::vector<Isa> split_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (const CpuKernels* k = cpu_kernels_for(isa); k && k->matmul_rows) out.push_back(isa);
+  return out;
+}
+
+inline bool float_type(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; }
+
+// A rows x cols matrix of N(0, 1) values stored in type t; w points into bytes (keep them together; a
+// moved RandomMatrix keeps its buffer).
+struct RandomMatrix {
+  std::vector<uint8_t> bytes;
+  MatView w;
+};
+
+inline RandomMatrix random_matrix(Rng& rng, DType t, int64_t rows, int64_t cols) {
+  const std::vector<float> f = rng.normal(size_t(rows * cols));
+  RandomMatrix m;
+  m.bytes.resize(row_bytes(t, cols) * size_t(rows));
+  quant::quantize(t, f.data(), m.bytes.data(), rows, cols);
+  m.w = MatView{t, m.bytes.data(), rows, cols, row_bytes(t, cols)};
+  return m;
+}
+
+// n rows of x (n x w.cols floats) prepared for w's type by k.prepare_act, k.act_bytes(...) bytes apart.
+inline std::vector<uint8_t> prepared_acts(const CpuKernels& k, const MatView& w, const float* x, int64_t n) {
+  const size_t row = k.act_bytes(w.type, w.cols);
+  std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
+  for (int64_t t = 0; t < n; ++t) k.prepare_act(w.type, x + t * w.cols, w.cols, xa.data() + t * row);
+  return xa;
+}
+
+}  // namespace slm::kernels::matmul_test
