@@ -14,7 +14,7 @@ using namespace slm;
 using namespace slm::kernels;
 
 struct Weights {
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes, packed;
   MatView view;
 };
 
@@ -28,7 +28,8 @@ Weights make(DType t, int64_t rows, int64_t cols) {
   return w;
 }
 
-// args: isa, dtype id, tokens n. Rows x cols = 2048 x 2048 (Llama-3.2-1B's attention projections).
+// args: isa, dtype id, tokens n, packed (the table's load-time layout, where it has one), rows. Rows x
+// cols = 2048 x 2048 is Llama-3.2-1B's attention projection (cache-resident); 32768 rows stream from DRAM.
 void BM_MatmulRows(benchmark::State& st) {
   const CpuKernels* k = cpu_kernels_for(Isa(st.range(0)));
   if (!k || !k->matmul_rows) {
@@ -36,8 +37,17 @@ void BM_MatmulRows(benchmark::State& st) {
     return;
   }
   const DType t = DType(st.range(1));
-  const int64_t n = st.range(2), rows = 2048, cols = 2048;
-  const Weights w = make(t, rows, cols);
+  const int64_t n = st.range(2), rows = st.range(4), cols = 2048;
+  Weights w = make(t, rows, cols);
+  if (st.range(3)) {
+    if (!k->pack || !k->can_pack(t)) {
+      st.SkipWithError("no packed layout for this type in this table");
+      return;
+    }
+    w.packed.resize(packed_bytes(w.view));
+    k->pack(w.view, w.packed.data());
+    w.view.packed = w.packed.data();
+  }
   Rng rng(4);
   const std::vector<float> x = rng.normal(size_t(n * cols));
   std::vector<uint8_t> xa(std::max<size_t>(1, k->act_bytes(t, cols) * size_t(n)));
@@ -51,13 +61,20 @@ void BM_MatmulRows(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(w.bytes.size()));
   st.counters["GFLOP/s"] = benchmark::Counter(double(2 * rows * cols * n) * double(st.iterations()),
                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  st.SetLabel(std::string(isa_name(k->isa)) + " " + std::string(quant::type_name(t)));
+  st.SetLabel(std::string(isa_name(k->isa)) + " " + std::string(quant::type_name(t)) +
+              (st.range(3) ? " packed" : ""));
 }
 
 void args(benchmark::internal::Benchmark* b) {
-  for (Isa isa : {Isa::avx2, Isa::avx512})
-    for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K})
-      for (int64_t n : {1, 64}) b->Args({int64_t(isa), int64_t(t), n});
+  for (int64_t rows : {2048, 32768})
+    for (Isa isa : {Isa::avx2, Isa::avx512})
+      for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K})
+        for (int64_t n : {1, 16, 64, 512})
+          for (int64_t packed : {0, 1}) {
+            if (packed && (isa != Isa::avx512 || !(t == DType::F16 || t == DType::Q8_0 || t == DType::Q4_0))) continue;
+            if (rows > 2048 && n > 1) continue;  // DRAM streaming is a decode question
+            b->Args({int64_t(isa), int64_t(t), n, packed, rows});
+          }
 }
 
 BENCHMARK(BM_MatmulRows)->Apply(args)->Unit(benchmark::kMicrosecond);

@@ -25,9 +25,24 @@ struct MatView {
   int64_t cols = 0;
   size_t row_bytes = 0;
 
+  // The same matrix in the active kernel table's repacked layout (CpuKernels::pack), or null. data stays
+  // valid and standard; tables without a packed path read data. Groups of kPackRows rows, each group
+  // kPackRows * row_bytes bytes, so a slice starting on a group boundary keeps its packed view.
+  const uint8_t* packed = nullptr;
+
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
-  MatView slice_rows(int64_t r0, int64_t n) const { return {type, row(r0), n, cols, row_bytes}; }
+  MatView slice_rows(int64_t r0, int64_t n) const;
 };
+
+constexpr int64_t kPackRows = 16;
+// Bytes of w in a packed layout: rows rounded up to a whole group.
+inline size_t packed_bytes(const MatView& w) {
+  return size_t((w.rows + kPackRows - 1) / kPackRows * kPackRows) * w.row_bytes;
+}
+inline MatView MatView::slice_rows(int64_t r0, int64_t n) const {
+  const uint8_t* p = packed && r0 % kPackRows == 0 ? packed + size_t(r0) * row_bytes : nullptr;
+  return {type, row(r0), n, cols, row_bytes, p};
+}
 
 struct CpuKernels {
   Isa isa;
@@ -59,6 +74,11 @@ struct CpuKernels {
   // types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5, not 1e-10.
   void (*matmul_rows)(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                       float* y);
+  // Weight repacking at load (null in tables without it): can_pack(t) says whether pack has a layout for
+  // t; pack(w, dst) writes packed_bytes(w) bytes (rows past w.rows zero) that matmul_rows then reads through
+  // MatView::packed. Same results as the standard layout within the kernels' usual bounds.
+  bool (*can_pack)(DType t);
+  void (*pack)(const MatView& w, uint8_t* dst);
   // x = exp(x - shift) in place, returns the sum (online softmax). Polynomial exp, relative error < 2e-7.
   float (*exp_sum)(std::span<float> x, float shift);
 };

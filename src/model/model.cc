@@ -4,9 +4,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "io/gguf.h"
 #include "model/forward.h"
 #include "model/llama2c.h"
@@ -19,6 +22,37 @@ struct LoadedFile {
   std::shared_ptr<const gguf::File> gguf;  // GGUF models
   MappedFile bin;                          // llama2.c checkpoints
 };
+
+namespace {
+
+// Repacks every projection the active kernel table has a faster layout for (MatView::packed) into one
+// buffer the Model owns; MatView::data keeps pointing at the mapped file for everything else (embedding
+// rows, other tables, training). SLM_NO_REPACK=1 keeps the stored layout only (for comparisons).
+std::shared_ptr<uint8_t[]> pack_weights(Weights& w) {
+  const kernels::CpuKernels& k = kernels::cpu_kernels();
+  if (!k.pack || !k.can_pack) return nullptr;
+  if (const char* e = std::getenv("SLM_NO_REPACK"); e && *e && std::string_view(e) != "0") return nullptr;
+  std::vector<MatView*> mats;
+  const auto want = [&](MatView& m) {
+    if (m.data && m.rows > 0 && k.can_pack(m.type)) mats.push_back(&m);
+  };
+  for (LayerWeights& L : w.layers)
+    for (MatView* m : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) want(*m);
+  want(w.output);
+  if (mats.empty()) return nullptr;
+  std::vector<size_t> off(mats.size() + 1, 0);
+  for (size_t i = 0; i < mats.size(); ++i) off[i + 1] = off[i] + (kernels::packed_bytes(*mats[i]) + 63) / 64 * 64;
+  uint8_t* raw = static_cast<uint8_t*>(std::aligned_alloc(64, off.back()));
+  if (!raw) fail("[model] cannot allocate {} bytes for repacked weights (SLM_NO_REPACK=1 skips them)", off.back());
+  std::shared_ptr<uint8_t[]> store(raw, [](uint8_t* p) { std::free(p); });
+  global_pool().for_range(int64_t(mats.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) k.pack(*mats[size_t(i)], raw + off[size_t(i)]);
+  });
+  for (size_t i = 0; i < mats.size(); ++i) mats[i]->packed = raw + off[i];
+  return store;
+}
+
+}  // namespace
 
 Model::Model() : file_(std::make_unique<LoadedFile>()), weights_(std::make_unique<Weights>()) {}
 Model::Model(Model&&) noexcept = default;
@@ -52,6 +86,7 @@ Model Model::from_gguf(std::shared_ptr<const gguf::File> file) {
   m.cfg_.validate(/*check_vocab=*/false);
   spec->bind(TensorBinder(*file), m.cfg_, *m.weights_);
   m.cfg_.validate();
+  m.packed_ = pack_weights(*m.weights_);
   m.file_->gguf = std::move(file);
   return m;
 }

@@ -161,6 +161,7 @@ class Model {
   std::unique_ptr<LoadedFile> file_;
   std::unique_ptr<Weights> weights_;
   std::vector<std::shared_ptr<const void>> adapters_;  // storage behind the LoRA views in weights_
+  std::shared_ptr<uint8_t[]> packed_;                   // repacked projections (MatView::packed), or null
 };
 
 }  // namespace slm::model

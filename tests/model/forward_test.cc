@@ -2,7 +2,10 @@
 // GGUFs; batched vs unbatched, chunked vs one-shot prefill, logits only where asked, F16 vs F32 cache.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "common/testdata.h"
+#include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/reference_forward.h"
 #include "model/tiny_model.h"
@@ -79,6 +82,36 @@ std::vector<DType> weight_types() {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, TensorTypeTest, ::testing::ValuesIn(weight_types()),
                          [](const auto& info) { return std::string(dtype_info(info.param).name); });
+
+// Model::load repacks the projections the active kernel table has a layout for (MatView::packed);
+// SLM_NO_REPACK=1 keeps the stored layout. Both give the same logits up to f32 summation order.
+TEST(RepackTest, RepackedWeightsGiveTheStoredLayoutsLogits) {
+  const kernels::CpuKernels& k = kernels::cpu_kernels();
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::F16, DType::Q4_K}) {
+    slm::testing::TempDir dir;
+    TinySpec spec{.arch = "qwen2", .type = t, .tied = false};
+    if (dtype_info(t).block_size > 32) spec.dim = 256, spec.ffn = 256, spec.head_dim = 64;
+    const std::string path = dir.file("m.gguf");
+    testing::write_tiny_model(spec, path);
+    ::setenv("SLM_NO_REPACK", "1", 1);
+    const Model stored = Model::load(path);
+    ::unsetenv("SLM_NO_REPACK");
+    const Model packed = Model::load(path);
+    const bool packs = k.pack && k.can_pack(t);
+    for (const LayerWeights& L : packed.weights().layers)
+      for (const MatView* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down})
+        EXPECT_EQ(w->packed != nullptr, packs) << dtype_info(t).name << " on " << kernels::isa_name(k.isa);
+    EXPECT_EQ(packed.weights().output.packed != nullptr, packs) << dtype_info(t).name;
+    for (const LayerWeights& L : stored.weights().layers) EXPECT_EQ(L.wq.packed, nullptr);
+    // Prefill (many rows) and decode (one row) both read the packed layout.
+    KvCache kv_a = stored.make_cache({.type = KvType::f32}), kv_b = packed.make_cache({.type = KvType::f32});
+    const std::vector<float> a = stored.prefill(kTokens, kv_a, 0, true, 4);
+    const std::vector<float> b = packed.prefill(kTokens, kv_b, 0, true, 4);
+    EXPECT_LT(testing::nmse(b, a), 1e-10) << dtype_info(t).name;
+    const std::vector<double> want = testing::reference_forward(*packed.gguf(), packed.config(), kTokens);
+    EXPECT_LT(testing::nmse(b, want), testing::engine_vs_reference_bound(std::span(&t, 1))) << dtype_info(t).name;
+  }
+}
 
 class ForwardTest : public ::testing::Test {
  protected:

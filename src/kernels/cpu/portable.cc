@@ -183,6 +183,8 @@ constexpr CpuKernels kTable = {
     .act_bytes = nullptr,  // no split matmul: matmul_parallel runs matmul on one thread
     .prepare_act = nullptr,
     .matmul_rows = nullptr,
+    .can_pack = nullptr,  // no repacked layouts: weights are read as stored
+    .pack = nullptr,
     .exp_sum = exp_sum,
 };
 

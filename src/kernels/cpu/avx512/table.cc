@@ -7,6 +7,7 @@
 #include "core/f16.h"
 #include "kernels/cpu/avx512/gemm.h"
 #include "kernels/cpu/avx512/gemv.h"
+#include "kernels/cpu/avx512/packed.h"
 #include "kernels/cpu/tables.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/reference/reference.h"
@@ -20,9 +21,11 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm25
 
 #include "kernels/cpu/x86/matmul_body.h"
 
-// Decode (a few tokens) of the types gemv.cc has goes to the 512-bit matrix-vector kernels.
+// Weights repacked at load go to packed.cc for any token count; otherwise decode (a few tokens) of the
+// types gemv.cc has goes to the 512-bit matrix-vector kernels and prefill to the panel gemm.
 void matmul_rows_512(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                      float* y) {
+  if (w.packed && packed_supports(w.type)) return packed_rows(w, x, xa, n, r0, r1, y);
   if (n <= kGemvMaxTokens && gemv_supports(w.type)) return gemv_rows(w, x, xa, n, r0, r1, y);
   if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, x, xa, n, r0, r1, y);  // prefill
   matmul_rows(w, x, xa, n, r0, r1, y);
@@ -31,6 +34,8 @@ void matmul_rows_512(const MatView& w, const float* x, const void* xa, int64_t n
 CpuKernels make_table_512() {
   CpuKernels k = make_table(Isa::avx512);
   k.matmul_rows = matmul_rows_512;
+  k.can_pack = packed_supports;
+  k.pack = pack;
   return k;
 }
 

@@ -1,0 +1,218 @@
+// Packed weights for the AVX-512 table, see packed.h. A group is kPackRows = 16 consecutive rows; its
+// bytes are exactly those of the 16 stored rows, rearranged (so packed_bytes(w) = rows rounded up to 16
+// times row_bytes, and a group starts at row * row_bytes):
+//   Q8_0  [nb chunks][8 steps][16 rows][4 bytes] of q ^ 0x80 (= q + 128, unsigned), then [nb][16] f16 d.
+//   Q4_0  [nb chunks][4 steps][16 rows][4 bytes] of the block's packed nibbles (qs[4k..4k+3]: low nibbles
+//         are columns 4k..4k+3, high nibbles 16+4k..16+4k+3, unsigned q + 8), then [nb][16] f16 d.
+//   F16   [cols][16 rows] f16.
+// One zmm of a step holds 4 consecutive columns of all 16 rows, so vpdpbusd against a broadcast 4-byte
+// group of one token's int8 activations adds 4 products to each of 16 row sums. With unsigned weights
+// u = q + off, per chunk of 32 columns
+//   sum_j w[j] a[j] = d_w * (d_a * sum_j u[j] qa[j] - off * s_a)        (s_a = d_a * sum qa, ActQ8::s)
+// which is the offset form the gemv kernels use. F16 widens 16 rows of one column per instruction and
+// accumulates exact f32 FMAs against a broadcast activation.
+#include "kernels/cpu/avx512/packed.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/cpu/x86/act_q8.h"
+#include "quant/blocks.h"
+
+// GCC 12's AVX-512 intrinsics start masked and converting loads from _mm512_undefined_*(), which its
+// flow analysis reports as uninitialised; the values are fully overwritten.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace slm::kernels::cpu::avx512 {
+namespace {
+
+using x86::ActQ8;
+constexpr int kG = int(kPackRows);
+constexpr int64_t kSegChunks = 32;  // 1024 columns: 17 KiB of Q8_0 per group
+
+inline __m512 i2f(__m512i v) { return _mm512_maskz_cvtepi32_ps(__mmask16(0xFFFF), v); }
+
+inline int32_t ld32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+struct PQ8_0 {
+  static constexpr int64_t kQBytes = 512;  // per group and chunk
+  static constexpr float kOff = 128.0f;
+  static void load(const uint8_t* c, __m512i w[8]) {
+    for (int s = 0; s < 8; ++s) w[s] = _mm512_loadu_si512(c + 64 * s);
+  }
+};
+
+struct PQ4_0 {
+  static constexpr int64_t kQBytes = 256;
+  static constexpr float kOff = 8.0f;
+  static void load(const uint8_t* c, __m512i w[8]) {
+    const __m512i lo = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; ++k) {
+      const __m512i v = _mm512_loadu_si512(c + 64 * k);
+      w[k] = _mm512_and_si512(v, lo);
+      w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);
+    }
+  }
+};
+
+// T tokens (ActQ8 rows nb blocks apart) against one group; 16 row sums per token stored under mask m.
+// Chunks [c0, c1) only; the first segment (c0 == 0) stores, later ones add to y.
+template <class P, int T>
+void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a, float* y, int64_t ldy,
+           __mmask16 m) {
+  const uint8_t* dq = g + nb * P::kQBytes;
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y + t * ldy);
+  for (int64_t c = c0; c < c1; ++c) {
+    __m512i w[8];
+    P::load(g + c * P::kQBytes, w);
+    // kCh independent sums per token so that few tokens do not wait on vpdpbusd latency.
+    constexpr int kCh = T == 1 ? 4 : T == 2 ? 2 : 1;
+    __m512i is[kCh][T];
+    for (int h = 0; h < kCh; ++h)
+      for (int t = 0; t < T; ++t) is[h][t] = _mm512_setzero_si512();
+    for (int s = 0; s < 8; ++s)
+      for (int t = 0; t < T; ++t)
+        is[s % kCh][t] = _mm512_dpbusd_epi32(is[s % kCh][t], w[s], _mm512_set1_epi32(ld32(a[t * nb + c].qs + 4 * s)));
+    for (int h = 1; h < kCh; ++h)
+      for (int t = 0; t < T; ++t) is[0][t] = _mm512_add_epi32(is[0][t], is[h][t]);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dq + 32 * c)));
+    for (int t = 0; t < T; ++t) {
+      const ActQ8& at = a[t * nb + c];
+      const __m512 f = _mm512_fmsub_ps(i2f(is[0][t]), _mm512_set1_ps(at.d), _mm512_set1_ps(P::kOff * at.s));
+      acc[t] = _mm512_fmadd_ps(f, dw, acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
+}
+
+// T tokens (x rows ldx floats apart) against one F16 group, kC interleaved sums per token.
+template <int T>
+void ftile(const uint8_t* g, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy, __mmask16 m) {
+  constexpr int kC = T == 1 ? 4 : 2;
+  __m512 acc[kC][T];
+  for (int c = 0; c < kC; ++c)
+    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_setzero_ps();
+  auto step = [&](int c, int64_t k) {
+    const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * k)));
+    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_fmadd_ps(w, _mm512_set1_ps(x[t * ldx + k]), acc[c][t]);
+  };
+  int64_t k = 0;
+  for (; k + kC <= cols; k += kC)
+    for (int c = 0; c < kC; ++c) step(c, k + c);
+  for (; k < cols; ++k) step(0, k);
+  for (int t = 0; t < T; ++t) {
+    __m512 s = acc[0][t];
+    for (int c = 1; c < kC; ++c) s = _mm512_add_ps(s, acc[c][t]);
+    _mm512_mask_storeu_ps(y + t * ldy, m, s);
+  }
+}
+
+// Tokens in tiles of kBig (8 for the integer types: weights unpacked once per 8 tokens), then of 4, then
+// the 1-3 left, against one group: tile(t, std::integral_constant<int, T>).
+template <int kBig, class Tile>
+void tokens(int64_t n, Tile tile) {
+  int64_t t = 0;
+  for (; t + kBig <= n; t += kBig) tile(t, std::integral_constant<int, kBig>());
+  for (; t + 4 <= n; t += 4) tile(t, std::integral_constant<int, 4>());
+  switch (n - t) {
+    case 3: tile(t, std::integral_constant<int, 3>()); break;
+    case 2: tile(t, std::integral_constant<int, 2>()); break;
+    case 1: tile(t, std::integral_constant<int, 1>()); break;
+    default: break;
+  }
+}
+
+template <class P>
+void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
+  const int64_t nb = w.cols / 32;
+  const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
+  float* yg = y + g * kG;
+  const int64_t ld = w.rows;
+  // Many tokens: segments of kSegChunks chunks, so the group's segment stays in L1 while all tiles pass.
+  const int64_t seg = n > 8 ? kSegChunks : nb;
+  for (int64_t c0 = 0; c0 < nb; c0 += seg) {
+    const int64_t c1 = std::min(nb, c0 + seg);
+    tokens<8>(n, [&](int64_t t, auto T) { qtile<P, T()>(gp, nb, c0, c1, a + t * nb, yg + t * ld, ld, m); });
+  }
+}
+
+void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, float* y) {
+  const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+  float* yg = y + g * kG;
+  const int64_t ld = w.rows, c = w.cols;
+  tokens<4>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m); });
+}
+
+// Integer types: per group, step-major quads of each chunk, then the chunks' f16 scales.
+template <class Block, int kSteps, bool kFlip>
+void pack_q(const MatView& w, uint8_t* dst) {
+  const int64_t nb = w.cols / 32, groups = (w.rows + kG - 1) / kG;
+  const int64_t qbytes = kSteps * 64;
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
+    uint8_t* dq = gp + nb * qbytes;
+    std::memset(gp, 0, size_t(kG) * w.row_bytes);
+    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
+      const Block* b = reinterpret_cast<const Block*>(w.row(g * kG + r));
+      for (int64_t c = 0; c < nb; ++c) {
+        for (int s = 0; s < kSteps; ++s) {
+          uint8_t* q = gp + c * qbytes + s * 64 + 4 * r;
+          std::memcpy(q, b[c].qs + 4 * s, 4);
+          if constexpr (kFlip)
+            for (int j = 0; j < 4; ++j) q[j] ^= 0x80;
+        }
+        std::memcpy(dq + 32 * c + 2 * r, &b[c].d, 2);
+      }
+    }
+  }
+}
+
+void pack_f16(const MatView& w, uint8_t* dst) {
+  const int64_t groups = (w.rows + kG - 1) / kG;
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
+    std::memset(gp, 0, size_t(kG) * w.row_bytes);
+    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
+      const uint8_t* row = w.row(g * kG + r);
+      for (int64_t k = 0; k < w.cols; ++k) std::memcpy(gp + 32 * k + 2 * r, row + 2 * k, 2);
+    }
+  }
+}
+
+}  // namespace
+
+bool packed_supports(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::F16; }
+
+void pack(const MatView& w, uint8_t* dst) {
+  switch (w.type) {
+    case DType::Q8_0: return pack_q<BlockQ8_0, 8, true>(w, dst);
+    case DType::Q4_0: return pack_q<BlockQ4_0, 4, false>(w, dst);
+    case DType::F16: return pack_f16(w, dst);
+    default: return;  // packed_supports() is false: nothing packs it
+  }
+}
+
+void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  for (int64_t g = r0 / kG; g * kG < r1; ++g) {
+    const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
+    const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+    switch (w.type) {
+      case DType::Q8_0: qrows<PQ8_0>(w, xa, n, g, m, y); break;
+      case DType::Q4_0: qrows<PQ4_0>(w, xa, n, g, m, y); break;
+      case DType::F16: frows(w, x, n, g, m, y); break;
+      default: return;
+    }
+  }
+}
+
+}  // namespace slm::kernels::cpu::avx512

@@ -1,0 +1,180 @@
+// Weights repacked at load (CpuKernels::pack, MatView::packed) against the scalar reference and against the
+// same table on the stored layout: every packable type, odd row counts (a part-filled last group), token
+// counts across the tile sizes, row ranges that cut groups, slices, extreme bytes, and pack's bounds.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "common/nmse.h"
+#include "core/rng.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul_test_util.h"
+#include "kernels/reference/reference.h"
+#include "quant/blocks.h"
+#include "quant/quant.h"
+
+namespace slm::kernels {
+namespace {
+
+using matmul_test::float_type;
+using matmul_test::prepared_acts;
+using matmul_test::random_matrix;
+using matmul_test::RandomMatrix;
+
+// Every compiled table on this CPU that has a packed layout.
+std::vector<const CpuKernels*> packing_tables() {
+  std::vector<const CpuKernels*> out;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (const CpuKernels* k = cpu_kernels_for(isa); k && k->pack && k->can_pack && k->matmul_rows) out.push_back(k);
+  return out;
+}
+
+#define REQUIRE_PACKING_TABLES(tables)                                                              \
+  const std::vector<const CpuKernels*> tables = packing_tables();                                  \
+  if (tables.empty()) GTEST_SKIP() << "no kernel table with packed layouts is compiled in for this CPU"
+
+constexpr uint8_t kCanary = 0xA5;
+
+// w's packed layout with 64 canary bytes after it; the view points at it.
+struct Packed {
+  std::vector<uint8_t> bytes;
+  MatView w;
+};
+
+Packed pack(const CpuKernels& k, MatView w) {
+  Packed p;
+  p.bytes.assign(packed_bytes(w) + 64, kCanary);
+  k.pack(w, p.bytes.data());
+  w.packed = p.bytes.data();
+  p.w = w;
+  return p;
+}
+
+std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std::vector<float>& x, int64_t n,
+                                int64_t r0, int64_t r1) {
+  const std::vector<uint8_t> xa = prepared_acts(k, w, x.data(), n);
+  std::vector<float> y(size_t(n * w.rows), std::nanf(""));
+  k.matmul_rows(w, x.data(), xa.data(), n, r0, r1, y.data());
+  return y;
+}
+
+double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
+
+const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::F16};
+
+TEST(Packed, TablesPackTheDecodeTypes) {
+  REQUIRE_PACKING_TABLES(tables);
+  for (const CpuKernels* k : tables) {
+    for (DType t : kTypes) EXPECT_TRUE(k->can_pack(t)) << isa_name(k->isa) << " " << quant::type_name(t);
+    EXPECT_FALSE(k->can_pack(DType::Q2_K)) << isa_name(k->isa);
+  }
+}
+
+TEST(Packed, MatchesReferenceAndStoredLayout) {
+  REQUIRE_PACKING_TABLES(tables);
+  Rng rng(41);
+  for (const CpuKernels* k : tables) {
+    for (DType t : kTypes) {
+      const std::vector<int64_t> cols_list = t == DType::F16 ? std::vector<int64_t>{16, 45, 576}
+                                                             : std::vector<int64_t>{32, 7 * 32, 40 * 32};
+      for (int64_t cols : cols_list) {
+        std::vector<float> want_all, got_all, stored_all;
+        for (int64_t rows : {1, 13, 16, 37}) {
+          const RandomMatrix m = random_matrix(rng, t, rows, cols);
+          const Packed p = pack(*k, m.w);
+          for (size_t i = packed_bytes(m.w); i < p.bytes.size(); ++i)
+            ASSERT_EQ(p.bytes[i], kCanary) << "pack wrote past packed_bytes: " << quant::type_name(t);
+          for (int64_t n : {1, 2, 3, 4, 5, 8, 9, 13, 17, 33}) {
+            const std::vector<float> x = rng.normal(size_t(n * cols));
+            std::vector<float> want(size_t(n * rows));
+            reference::matmul(m.w, x, n, want);
+            const std::vector<float> got = rows_product(*k, p.w, x, n, 0, rows);
+            const std::vector<float> stored = rows_product(*k, m.w, x, n, 0, rows);
+            for (float v : got) ASSERT_FALSE(std::isnan(v)) << quant::type_name(t) << " rows=" << rows << " n=" << n;
+            want_all.insert(want_all.end(), want.begin(), want.end());
+            got_all.insert(got_all.end(), got.begin(), got.end());
+            stored_all.insert(stored_all.end(), stored.begin(), stored.end());
+          }
+        }
+        const std::string what = std::string(isa_name(k->isa)) + " " + std::string(quant::type_name(t)) +
+                                 " cols=" + std::to_string(cols);
+        // Same activations as the stored layout (ActQ8 for the integer types): only f32 rounding differs.
+        EXPECT_LT(nmse(stored_all, got_all), 1e-10) << what;
+        EXPECT_LT(nmse(want_all, got_all), float_type(t) ? 1e-10 : 1e-3) << what;
+      }
+    }
+  }
+}
+
+TEST(Packed, RowRangesCutGroupsAndLeaveTheRestAlone) {
+  REQUIRE_PACKING_TABLES(tables);
+  Rng rng(42);
+  for (const CpuKernels* k : tables) {
+    for (DType t : kTypes) {
+      const int64_t rows = 40, cols = 96, n = 5;
+      const RandomMatrix m = random_matrix(rng, t, rows, cols);
+      const Packed p = pack(*k, m.w);
+      const std::vector<float> x = rng.normal(size_t(n * cols));
+      const std::vector<float> full = rows_product(*k, p.w, x, n, 0, rows);
+      for (auto [r0, r1] : {std::pair<int64_t, int64_t>{5, 35}, {16, 32}, {0, 3}, {33, 40}, {17, 18}}) {
+        const std::vector<float> got = rows_product(*k, p.w, x, n, r0, r1);
+        for (int64_t tk = 0; tk < n; ++tk)
+          for (int64_t r = 0; r < rows; ++r) {
+            const size_t i = size_t(tk * rows + r);
+            if (r < r0 || r >= r1)
+              ASSERT_TRUE(std::isnan(got[i])) << quant::type_name(t) << " row " << r << " written outside [" << r0
+                                              << ", " << r1 << ")";
+            else
+              ASSERT_EQ(got[i], full[i]) << quant::type_name(t) << " row " << r << " of [" << r0 << ", " << r1 << ")";
+          }
+      }
+    }
+  }
+}
+
+TEST(Packed, SlicesOnGroupBoundariesKeepThePackedView) {
+  REQUIRE_PACKING_TABLES(tables);
+  Rng rng(43);
+  for (const CpuKernels* k : tables) {
+    const RandomMatrix m = random_matrix(rng, DType::Q8_0, 48, 64);
+    const Packed p = pack(*k, m.w);
+    EXPECT_EQ(p.w.slice_rows(5, 20).packed, nullptr);  // mid-group: the stored layout serves it
+    const MatView s = p.w.slice_rows(16, 32);
+    ASSERT_EQ(s.packed, p.bytes.data() + 16 * m.w.row_bytes);
+    const std::vector<float> x = rng.normal(size_t(3 * 64));
+    const std::vector<float> whole = rows_product(*k, p.w, x, 3, 0, 48);
+    const std::vector<float> part = rows_product(*k, s, x, 3, 0, 32);
+    for (int64_t tk = 0; tk < 3; ++tk)
+      for (int64_t r = 0; r < 32; ++r) EXPECT_EQ(part[size_t(tk * 32 + r)], whole[size_t(tk * 48 + 16 + r)]);
+  }
+}
+
+TEST(Packed, ExtremeBytes) {
+  // Q8_0 -128 (valid in a file, never produced by the quantiser) and Q4_0 nibbles 0 and 15.
+  REQUIRE_PACKING_TABLES(tables);
+  Rng rng(44);
+  for (const CpuKernels* k : tables) {
+    const int64_t rows = 21, cols = 128;
+    RandomMatrix q8 = random_matrix(rng, DType::Q8_0, rows, cols);
+    auto* b8 = reinterpret_cast<BlockQ8_0*>(q8.bytes.data());
+    for (int64_t b = 0; b < rows * cols / 32; ++b)
+      for (int j = 0; j < 32; ++j) b8[b].qs[j] = int8_t((b + j) % 3 == 0 ? -128 : (j % 2 ? 127 : -127));
+    RandomMatrix q4 = random_matrix(rng, DType::Q4_0, rows, cols);
+    auto* b4 = reinterpret_cast<BlockQ4_0*>(q4.bytes.data());
+    for (int64_t b = 0; b < rows * cols / 32; ++b)
+      for (int j = 0; j < 16; ++j) b4[b].qs[j] = uint8_t((b + j) % 2 ? 0xF0 : 0x0F);
+    for (const RandomMatrix* m : {&q8, &q4}) {
+      const Packed p = pack(*k, m->w);
+      for (int64_t n : {1, 4, 8}) {
+        const std::vector<float> x = rng.normal(size_t(n * cols));
+        std::vector<float> want(size_t(n * rows));
+        reference::matmul(m->w, x, n, want);
+        EXPECT_LT(nmse(want, rows_product(*k, p.w, x, n, 0, rows)), 2e-4) << quant::type_name(m->w.type) << " n=" << n;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace slm::kernels
