@@ -79,6 +79,11 @@ struct CpuKernels {
   // MatView::packed. Same results as the standard layout within the kernels' usual bounds.
   bool (*can_pack)(DType t);
   void (*pack)(const MatView& w, uint8_t* dst);
+  // Decode attention over a run of f16 cache rows `stride` values apart (null in tables without them:
+  // callers loop over dot_f16 / axpy_f16). Scores: out[j] = a . rows[j * stride, + a.size()) for j < n.
+  // Values: y += sum_j p[j] * rows[j * stride, + y.size()) over j < p.size().
+  void (*dot_f16_rows)(std::span<const float> a, const f16* rows, size_t stride, size_t n, float* out);
+  void (*axpy_f16_rows)(std::span<const float> p, const f16* rows, size_t stride, std::span<float> y);
   // x = exp(x - shift) in place, returns the sum (online softmax). Polynomial exp, relative error < 2e-7.
   float (*exp_sum)(std::span<float> x, float shift);
 };

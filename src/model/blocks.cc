@@ -89,23 +89,41 @@ void attend_head(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& 
   const bool half = kv.type() == KvType::f16;
   const float scale = cfg.attn_scale();
   const std::span<float> sc = scores.first(size_t(hi - lo + 1));
-  for (int j = lo; j <= hi; ++j) {
+  const size_t stride = size_t(kv.kv_dim());
+  // Runs of positions whose rows are adjacent in the cache (a paged block, or the whole contiguous cache).
+  for (int j = lo; j <= hi;) {
+    const int run = std::min(hi - j + 1, kv.contiguous_rows(j));
     const void* kr = kv.k_row(layer, seq, j);
-    const float d = half ? k.dot_f16(q, static_cast<const f16*>(kr) + off)
-                        : k.dot(q, std::span<const float>(static_cast<const float*>(kr) + off, hd));
-    sc[size_t(j - lo)] = d * scale;
+    float* out_j = sc.data() + (j - lo);
+    if (half && k.dot_f16_rows) {
+      k.dot_f16_rows(q, static_cast<const f16*>(kr) + off, stride, size_t(run), out_j);
+    } else {
+      for (int i = 0; i < run; ++i)
+        out_j[i] = half ? k.dot_f16(q, static_cast<const f16*>(kr) + size_t(i) * stride + off)
+                        : k.dot(q, std::span<const float>(static_cast<const float*>(kr) + size_t(i) * stride + off, hd));
+    }
+    j += run;
   }
+  k.scale(sc, scale);
   if (cfg.attn_softcap > 0.0f) k.softcap(sc, cfg.attn_softcap);
   k.softmax(sc);
   std::fill(out.begin(), out.end(), 0.0f);
-  for (int j = lo; j <= hi; ++j) {
+  for (int j = lo; j <= hi;) {
+    const int run = std::min(hi - j + 1, kv.contiguous_rows(j));
     const void* vr = kv.v_row(layer, seq, j);
-    const float p = sc[size_t(j - lo)];
-    if (half) {
-      k.axpy_f16(p, static_cast<const f16*>(vr) + off, out);
+    const std::span<const float> p = sc.subspan(size_t(j - lo), size_t(run));
+    if (half && k.axpy_f16_rows) {
+      k.axpy_f16_rows(p, static_cast<const f16*>(vr) + off, stride, out);
     } else {
-      k.axpy(p, std::span<const float>(static_cast<const float*>(vr) + off, hd), out);
+      for (int i = 0; i < run; ++i) {
+        if (half) {
+          k.axpy_f16(p[size_t(i)], static_cast<const f16*>(vr) + size_t(i) * stride + off, out);
+        } else {
+          k.axpy(p[size_t(i)], std::span<const float>(static_cast<const float*>(vr) + size_t(i) * stride + off, hd), out);
+        }
+      }
     }
+    j += run;
   }
 }
 

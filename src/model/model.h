@@ -71,6 +71,9 @@ class KvCache {
   // Raw row access for the attention block: row of kv_dim values, stored as float or f16.
   void* k_row(int layer, int seq, int pos);
   void* v_row(int layer, int seq, int pos);
+  // Positions from pos on whose rows follow each other in memory (kv_dim values apart): to the end of
+  // pos's block when paged, to the end of the context otherwise.
+  int contiguous_rows(int pos) const { return block_ > 0 ? block_ - pos % block_ : n_ctx_ - pos; }
   int kv_dim() const { return kv_dim_; }
   int n_layer() const { return n_layer_; }
   void set_seq_len(int seq, int n);  // used by forward after writing positions

@@ -185,6 +185,8 @@ constexpr CpuKernels kTable = {
     .matmul_rows = nullptr,
     .can_pack = nullptr,  // no repacked layouts: weights are read as stored
     .pack = nullptr,
+    .dot_f16_rows = nullptr,  // callers loop over dot_f16 / axpy_f16
+    .axpy_f16_rows = nullptr,
     .exp_sum = exp_sum,
 };
 

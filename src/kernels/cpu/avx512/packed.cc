@@ -42,24 +42,24 @@ inline int32_t ld32(const void* p) {
   return v;
 }
 
+// Step pairs (k, k + 4) of one chunk: two weight vectors (columns 4k..4k+3 and 16+4k..16+4k+3).
 struct PQ8_0 {
   static constexpr int64_t kQBytes = 512;  // per group and chunk
   static constexpr float kOff = 128.0f;
-  static void load(const uint8_t* c, __m512i w[8]) {
-    for (int s = 0; s < 8; ++s) w[s] = _mm512_loadu_si512(c + 64 * s);
+  static void load(const uint8_t* c, int k, __m512i& a, __m512i& b) {
+    a = _mm512_loadu_si512(c + 64 * k);
+    b = _mm512_loadu_si512(c + 64 * (k + 4));
   }
 };
 
 struct PQ4_0 {
   static constexpr int64_t kQBytes = 256;
   static constexpr float kOff = 8.0f;
-  static void load(const uint8_t* c, __m512i w[8]) {
+  static void load(const uint8_t* c, int k, __m512i& a, __m512i& b) {
     const __m512i lo = _mm512_set1_epi8(0x0F);
-    for (int k = 0; k < 4; ++k) {
-      const __m512i v = _mm512_loadu_si512(c + 64 * k);
-      w[k] = _mm512_and_si512(v, lo);
-      w[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);
-    }
+    const __m512i v = _mm512_loadu_si512(c + 64 * k);
+    a = _mm512_and_si512(v, lo);
+    b = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);
   }
 };
 
@@ -72,16 +72,22 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y + t * ldy);
   for (int64_t c = c0; c < c1; ++c) {
-    __m512i w[8];
-    P::load(g + c * P::kQBytes, w);
     // kCh independent sums per token so that few tokens do not wait on vpdpbusd latency.
     constexpr int kCh = T == 1 ? 4 : T == 2 ? 2 : 1;
     __m512i is[kCh][T];
     for (int h = 0; h < kCh; ++h)
       for (int t = 0; t < T; ++t) is[h][t] = _mm512_setzero_si512();
-    for (int s = 0; s < 8; ++s)
-      for (int t = 0; t < T; ++t)
-        is[s % kCh][t] = _mm512_dpbusd_epi32(is[s % kCh][t], w[s], _mm512_set1_epi32(ld32(a[t * nb + c].qs + 4 * s)));
+    for (int k = 0; k < 4; ++k) {
+      __m512i wa, wb;
+      P::load(g + c * P::kQBytes, k, wa, wb);
+      constexpr int ha = 0, hb = kCh > 1 ? 1 : 0;
+      const int hk = kCh == 4 ? 2 * (k & 1) : 0;
+      for (int t = 0; t < T; ++t) {
+        const int8_t* q = a[t * nb + c].qs;
+        is[hk + ha][t] = _mm512_dpbusd_epi32(is[hk + ha][t], wa, _mm512_set1_epi32(ld32(q + 4 * k)));
+        is[hk + hb][t] = _mm512_dpbusd_epi32(is[hk + hb][t], wb, _mm512_set1_epi32(ld32(q + 16 + 4 * k)));
+      }
+    }
     for (int h = 1; h < kCh; ++h)
       for (int t = 0; t < T; ++t) is[0][t] = _mm512_add_epi32(is[0][t], is[h][t]);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dq + 32 * c)));

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/f16.h"
+#include "kernels/cpu/avx512/attn_rows.h"
 #include "kernels/cpu/avx512/gemm.h"
 #include "kernels/cpu/avx512/gemv.h"
 #include "kernels/cpu/avx512/packed.h"
@@ -36,6 +37,8 @@ CpuKernels make_table_512() {
   k.matmul_rows = matmul_rows_512;
   k.can_pack = packed_supports;
   k.pack = pack;
+  k.dot_f16_rows = dot_f16_rows;
+  k.axpy_f16_rows = axpy_f16_rows;
   return k;
 }
 
