@@ -1,9 +1,10 @@
 // Packed weights for the AVX-512 table, see packed.h. A group is kPackRows = 16 consecutive rows; its
 // bytes are exactly those of the 16 stored rows, rearranged (so packed_bytes(w) = rows rounded up to 16
 // times row_bytes, and a group starts at row * row_bytes):
-//   Q8_0  [nb chunks][8 steps][16 rows][4 bytes] of q ^ 0x80 (= q + 128, unsigned), then [nb][16] f16 d.
-//   Q4_0  [nb chunks][4 steps][16 rows][4 bytes] of the block's packed nibbles (qs[4k..4k+3]: low nibbles
-//         are columns 4k..4k+3, high nibbles 16+4k..16+4k+3, unsigned q + 8), then [nb][16] f16 d.
+//   Q8_0  per chunk of 32 columns: [8 steps][16 rows][4 bytes] of q ^ 0x80 (= q + 128, unsigned), then
+//         the 16 rows' f16 d (544 bytes: one sequential stream).
+//   Q4_0  per chunk: [4 steps][16 rows][4 bytes] of the block's packed nibbles (qs[4k..4k+3]: low nibbles
+//         are columns 4k..4k+3, high nibbles 16+4k..16+4k+3, unsigned q + 8), then 16 f16 d (288 bytes).
 //   F16   [cols][16 rows] f16.
 // One zmm of a step holds 4 consecutive columns of all 16 rows, so vpdpbusd against a broadcast 4-byte
 // group of one token's int8 activations adds 4 products to each of 16 row sums. With unsigned weights
@@ -68,7 +69,6 @@ struct PQ4_0 {
 template <class P, int T>
 void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a, float* y, int64_t ldy,
            __mmask16 m) {
-  const uint8_t* dq = g + nb * P::kQBytes;
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y + t * ldy);
   for (int64_t c = c0; c < c1; ++c) {
@@ -79,7 +79,7 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
       for (int t = 0; t < T; ++t) is[h][t] = _mm512_setzero_si512();
     for (int k = 0; k < 4; ++k) {
       __m512i wa, wb;
-      P::load(g + c * P::kQBytes, k, wa, wb);
+      P::load(g + c * (P::kQBytes + 32), k, wa, wb);
       constexpr int ha = 0, hb = kCh > 1 ? 1 : 0;
       const int hk = kCh == 4 ? 2 * (k & 1) : 0;
       for (int t = 0; t < T; ++t) {
@@ -90,7 +90,7 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
     }
     for (int h = 1; h < kCh; ++h)
       for (int t = 0; t < T; ++t) is[0][t] = _mm512_add_epi32(is[0][t], is[h][t]);
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dq + 32 * c)));
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + c * (P::kQBytes + 32) + P::kQBytes)));
     for (int t = 0; t < T; ++t) {
       const ActQ8& at = a[t * nb + c];
       const __m512 f = _mm512_fmsub_ps(i2f(is[0][t]), _mm512_set1_ps(at.d), _mm512_set1_ps(P::kOff * at.s));
@@ -166,18 +166,17 @@ void pack_q(const MatView& w, uint8_t* dst) {
   const int64_t qbytes = kSteps * 64;
   for (int64_t g = 0; g < groups; ++g) {
     uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
-    uint8_t* dq = gp + nb * qbytes;
     std::memset(gp, 0, size_t(kG) * w.row_bytes);
     for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
       const Block* b = reinterpret_cast<const Block*>(w.row(g * kG + r));
       for (int64_t c = 0; c < nb; ++c) {
         for (int s = 0; s < kSteps; ++s) {
-          uint8_t* q = gp + c * qbytes + s * 64 + 4 * r;
+          uint8_t* q = gp + c * (qbytes + 32) + s * 64 + 4 * r;
           std::memcpy(q, b[c].qs + 4 * s, 4);
           if constexpr (kFlip)
             for (int j = 0; j < 4; ++j) q[j] ^= 0x80;
         }
-        std::memcpy(dq + 32 * c + 2 * r, &b[c].d, 2);
+        std::memcpy(gp + c * (qbytes + 32) + qbytes + 2 * r, &b[c].d, 2);
       }
     }
   }
