@@ -66,9 +66,10 @@ struct PQ4_0 {
 
 // T tokens (ActQ8 rows nb blocks apart) against one group; 16 row sums per token stored under mask m.
 // Chunks [c0, c1) only; the first segment (c0 == 0) stores, later ones add to y.
+// pf: the same chunks of the next group, fetched into cache meanwhile (or null).
 template <class P, int T>
 void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a, float* y, int64_t ldy,
-           __mmask16 m) {
+           __mmask16 m, const uint8_t* pf) {
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y + t * ldy);
   for (int64_t c = c0; c < c1; ++c) {
@@ -77,6 +78,9 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
     __m512i is[kCh][T];
     for (int h = 0; h < kCh; ++h)
       for (int t = 0; t < T; ++t) is[h][t] = _mm512_setzero_si512();
+    if (pf)
+      for (int64_t l = 0; l < P::kQBytes + 32; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(pf + c * (P::kQBytes + 32) + l), _MM_HINT_T1);
     for (int k = 0; k < 4; ++k) {
       __m512i wa, wb;
       P::load(g + c * (P::kQBytes + 32), k, wa, wb);
@@ -148,7 +152,11 @@ void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
   const int64_t seg = n > 8 ? kSegChunks : nb;
   for (int64_t c0 = 0; c0 < nb; c0 += seg) {
     const int64_t c1 = std::min(nb, c0 + seg);
-    tokens<8>(n, [&](int64_t t, auto T) { qtile<P, T()>(gp, nb, c0, c1, a + t * nb, yg + t * ld, ld, m); });
+    // Several tiles re-read this group from cache: the first one also pulls in the next group.
+    const uint8_t* next = n > 3 && (g + 1) * kG < w.rows ? gp + size_t(kG) * w.row_bytes : nullptr;
+    tokens<8>(n, [&](int64_t t, auto T) {
+      qtile<P, T()>(gp, nb, c0, c1, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
+    });
   }
 }
 
