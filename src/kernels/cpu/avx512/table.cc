@@ -22,14 +22,11 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm25
 
 #include "kernels/cpu/x86/matmul_body.h"
 
-// Weights repacked at load go to packed.cc (any token count but Q8_0 decode); otherwise decode (a few tokens) of the
+// Weights repacked at load go to packed.cc for any token count; otherwise decode (a few tokens) of the
 // types gemv.cc has goes to the 512-bit matrix-vector kernels and prefill to the panel gemm.
 void matmul_rows_512(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                      float* y) {
-  // Q8_0 decode stays on the stored layout: its row-at-a-time gemv streams from DRAM faster than the
-  // packed T=1 kernel here (SmolLM2 tg128 147-168 vs 112-141 t/s); Q4_0 and F16 gain from packing.
-  const bool q8_decode = w.type == DType::Q8_0 && n <= kGemvMaxTokens;
-  if (w.packed && packed_supports(w.type) && !q8_decode) return packed_rows(w, x, xa, n, r0, r1, y);
+  if (w.packed && packed_supports(w.type)) return packed_rows(w, x, xa, n, r0, r1, y);
   if (n <= kGemvMaxTokens && gemv_supports(w.type)) return gemv_rows(w, x, xa, n, r0, r1, y);
   if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, x, xa, n, r0, r1, y);  // prefill
   matmul_rows(w, x, xa, n, r0, r1, y);
