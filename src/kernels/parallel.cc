@@ -20,7 +20,7 @@ void matmul_parallel(const CpuKernels& k, const MatView& w, std::span<const floa
     const auto prep = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) k.prepare_act(w.type, x.data() + t * w.cols, w.cols, xa + size_t(t) * row);
     };
-    if (n >= 16) {
+    if (n >= 64) {  // below that a pool loop costs more than quantising the rows on this thread
       pool.for_range(n, 1, prep);
     } else {
       prep(0, n);
