@@ -106,7 +106,9 @@ void attend_head(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& 
   }
   k.scale(sc, scale);
   if (cfg.attn_softcap > 0.0f) k.softcap(sc, cfg.attn_softcap);
-  k.softmax(sc);
+  // softmax through the table's vectorised exp (the tiled prefill path uses the same exp_sum)
+  const float mx = *std::max_element(sc.begin(), sc.end());
+  k.scale(sc, 1.0f / k.exp_sum(sc, mx));
   std::fill(out.begin(), out.end(), 0.0f);
   for (int j = lo; j <= hi;) {
     const int run = std::min(hi - j + 1, kv.contiguous_rows(j));

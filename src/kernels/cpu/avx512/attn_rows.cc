@@ -1,4 +1,4 @@
-// See attn_rows.h. Scores take 4 rows at a time (4 independent FMA chains, one horizontal sum each);
+// See attn_rows.h. Scores take 4 rows at a time (4 independent FMA chains, their horizontal sums together);
 // values keep up to 128 columns of the output in registers while every row of the run passes.
 #include "kernels/cpu/avx512/attn_rows.h"
 
@@ -17,6 +17,19 @@ namespace {
 // 16 (or the masked first `m` lanes of 16) f16 values widened.
 inline __m512 ld16(const f16* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
 inline __m512 ld16(const f16* p, __mmask16 m) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }
+
+// The four horizontal sums of s0..s3 in one pass: halve every register twice across 128-bit lanes (two
+// registers per shuffle), then finish inside the lanes.
+inline __m128 sum4(__m512 s0, __m512 s1, __m512 s2, __m512 s3) {
+  // [s0 lanes 0+2, 1+3 | s1 lanes 0+2, 1+3] and the same for s2, s3
+  const __m512 t01 = _mm512_add_ps(_mm512_shuffle_f32x4(s0, s1, 0x44), _mm512_shuffle_f32x4(s0, s1, 0xEE));
+  const __m512 t23 = _mm512_add_ps(_mm512_shuffle_f32x4(s2, s3, 0x44), _mm512_shuffle_f32x4(s2, s3, 0xEE));
+  // one 128-bit lane per register: s0, s1, s2, s3
+  const __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(t01, t23, 0x88), _mm512_shuffle_f32x4(t01, t23, 0xDD));
+  const __m512 v = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4E));  // + the other 64-bit half of each lane
+  const __m512 w = _mm512_add_ps(v, _mm512_permute_ps(v, 0xB1));  // + the neighbour: element 0 of each lane
+  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w));
+}
 
 }  // namespace
 
@@ -43,10 +56,7 @@ void dot_f16_rows(std::span<const float> a, const f16* rows, size_t stride, size
       s2 = _mm512_fmadd_ps(ld16(r2 + i, tm), av, s2);
       s3 = _mm512_fmadd_ps(ld16(r3 + i, tm), av, s3);
     }
-    out[j] = _mm512_reduce_add_ps(s0);
-    out[j + 1] = _mm512_reduce_add_ps(s1);
-    out[j + 2] = _mm512_reduce_add_ps(s2);
-    out[j + 3] = _mm512_reduce_add_ps(s3);
+    _mm_storeu_ps(out + j, sum4(s0, s1, s2, s3));
   }
   for (; j < n; ++j) {
     const f16* r = rows + j * stride;
@@ -54,7 +64,8 @@ void dot_f16_rows(std::span<const float> a, const f16* rows, size_t stride, size
     size_t i = 0;
     for (; i < full; i += 16) s = _mm512_fmadd_ps(ld16(r + i), _mm512_loadu_ps(a.data() + i), s);
     if (tm) s = _mm512_fmadd_ps(ld16(r + i, tm), _mm512_maskz_loadu_ps(tm, a.data() + i), s);
-    out[j] = _mm512_reduce_add_ps(s);
+    const __m512 z = _mm512_setzero_ps();
+    out[j] = _mm_cvtss_f32(sum4(s, z, z, z));  // the same summation order as inside a group of 4
   }
 }
 
