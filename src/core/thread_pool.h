@@ -31,12 +31,13 @@ class ThreadPool {
     run_raw([](void* ctx, int64_t i) { (*static_cast<F*>(ctx))(i); }, &fn, n_tasks);
   }
 
-  // Cuts [0, total) into ranges aligned to `align` (a few per thread) and calls fn(begin, end) for each.
+  // Cuts [0, total) into ranges aligned to `align` (8 per thread: finer pieces balance the two threads of a
+  // 16-row decode step better, SmolLM2 Q8_0 batch 16: 895 -> 958-1019 t/s) and calls fn(begin, end) for each.
   template <class F>
   void for_range(int64_t total, int64_t align, F&& fn) {
     if (total <= 0) return;
     const int64_t units = (total + align - 1) / align;
-    const int64_t pieces = std::min<int64_t>(units, n_threads_ == 1 ? 1 : 4 * n_threads_);
+    const int64_t pieces = std::min<int64_t>(units, n_threads_ == 1 ? 1 : 8 * n_threads_);
     parallel_for(pieces, [&](int64_t p) {
       const int64_t b = units * p / pieces * align, e = std::min(total, units * (p + 1) / pieces * align);
       if (b < e) fn(b, e);
