@@ -61,7 +61,7 @@ std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
 
-const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::F16};
+const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::F16};
 
 TEST(Packed, TablesPackTheDecodeTypes) {
   REQUIRE_PACKING_TABLES(tables);

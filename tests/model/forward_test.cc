@@ -87,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, TensorTypeTest, ::testing::ValuesIn(weight_ty
 // SLM_NO_REPACK=1 keeps the stored layout. Both give the same logits up to f32 summation order.
 TEST(RepackTest, RepackedWeightsGiveTheStoredLayoutsLogits) {
   const kernels::CpuKernels& k = kernels::cpu_kernels();
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::F16, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::F16, DType::Q4_K}) {
     slm::testing::TempDir dir;
     TinySpec spec{.arch = "qwen2", .type = t, .tied = false};
     if (dtype_info(t).block_size > 32) spec.dim = 256, spec.ffn = 256, spec.head_dim = 64;

@@ -5,6 +5,8 @@
 //         the 16 rows' f16 d (544 bytes: one sequential stream).
 //   Q4_0  per chunk: [4 steps][16 rows][4 bytes] of the block's packed nibbles (qs[4k..4k+3]: low nibbles
 //         are columns 4k..4k+3, high nibbles 16+4k..16+4k+3, unsigned q + 8), then 16 f16 d (288 bytes).
+//   Q5_0  per chunk: the Q4_0 nibbles, then per step s a 64-bit mask whose bit 4r + b is the high bit of
+//         column 4s + b of row r (added as 16: unsigned q in 0..31, offset 16), then 16 f16 d (352 bytes).
 //   F16   [cols][16 rows] f16.
 // One zmm of a step holds 4 consecutive columns of all 16 rows, so vpdpbusd against a broadcast 4-byte
 // group of one token's int8 activations adds 4 products to each of 16 row sums. With unsigned weights
@@ -61,6 +63,22 @@ struct PQ4_0 {
     const __m512i v = _mm512_loadu_si512(c + 64 * k);
     a = _mm512_and_si512(v, lo);
     b = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);
+  }
+};
+
+// As Q4_0, then per step s a 64-bit mask: bit 4r + b is bit 4 (the high bit) of column 4s + b of row r,
+// which adds 16 to those bytes (q in 0..31, offset 16).
+struct PQ5_0 {
+  static constexpr int64_t kQBytes = 320;  // 256 nibble bytes + 8 step masks
+  static constexpr float kOff = 16.0f;
+  static void load(const uint8_t* c, int k, __m512i& a, __m512i& b) {
+    PQ4_0::load(c, k, a, b);
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    uint64_t ma, mb;
+    std::memcpy(&ma, c + 256 + 8 * k, 8);
+    std::memcpy(&mb, c + 256 + 8 * (k + 4), 8);
+    a = _mm512_mask_add_epi8(a, _cvtu64_mask64(ma), a, sixteen);
+    b = _mm512_mask_add_epi8(b, _cvtu64_mask64(mb), b, sixteen);
   }
 };
 
@@ -171,11 +189,12 @@ void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, 
   tokens<4>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m, t == 0 ? next : nullptr); });
 }
 
-// Integer types: per group, step-major quads of each chunk, then the chunks' f16 scales.
-template <class Block, int kSteps, bool kFlip>
+// Integer types: per group and chunk, step-major quads, (Q5_0) the step masks of the high bits, then the
+// f16 scales.
+template <class Block, int kSteps, bool kFlip, bool kHigh = false>
 void pack_q(const MatView& w, uint8_t* dst) {
   const int64_t nb = w.cols / 32, groups = (w.rows + kG - 1) / kG;
-  const int64_t qbytes = kSteps * 64;
+  const int64_t qbytes = kSteps * 64 + (kHigh ? 64 : 0);
   for (int64_t g = 0; g < groups; ++g) {
     uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
     std::memset(gp, 0, size_t(kG) * w.row_bytes);
@@ -187,6 +206,17 @@ void pack_q(const MatView& w, uint8_t* dst) {
           std::memcpy(q, b[c].qs + 4 * s, 4);
           if constexpr (kFlip)
             for (int j = 0; j < 4; ++j) q[j] ^= 0x80;
+        }
+        if constexpr (kHigh) {
+          uint32_t qh;
+          std::memcpy(&qh, b[c].qh, 4);
+          for (int st = 0; st < 8; ++st) {
+            uint64_t mask;
+            uint8_t* mp = gp + c * (qbytes + 32) + kSteps * 64 + 8 * st;
+            std::memcpy(&mask, mp, 8);
+            mask |= uint64_t((qh >> (4 * st)) & 0xF) << (4 * r);
+            std::memcpy(mp, &mask, 8);
+          }
         }
         std::memcpy(gp + c * (qbytes + 32) + qbytes + 2 * r, &b[c].d, 2);
       }
@@ -208,12 +238,15 @@ void pack_f16(const MatView& w, uint8_t* dst) {
 
 }  // namespace
 
-bool packed_supports(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::F16; }
+bool packed_supports(DType t) {
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::F16;
+}
 
 void pack(const MatView& w, uint8_t* dst) {
   switch (w.type) {
     case DType::Q8_0: return pack_q<BlockQ8_0, 8, true>(w, dst);
     case DType::Q4_0: return pack_q<BlockQ4_0, 4, false>(w, dst);
+    case DType::Q5_0: return pack_q<BlockQ5_0, 4, false, true>(w, dst);
     case DType::F16: return pack_f16(w, dst);
     default: return;  // packed_supports() is false: nothing packs it
   }
@@ -226,6 +259,7 @@ void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, in
     switch (w.type) {
       case DType::Q8_0: qrows<PQ8_0>(w, xa, n, g, m, y); break;
       case DType::Q4_0: qrows<PQ4_0>(w, xa, n, g, m, y); break;
+      case DType::Q5_0: qrows<PQ5_0>(w, xa, n, g, m, y); break;
       case DType::F16: frows(w, x, n, g, m, y); break;
       default: return;
     }
