@@ -120,7 +120,9 @@ struct LoadedFile;
 class Model {
  public:
   // GGUF (any architecture in the registry) or llama2.c .bin (version 0 or 1, float32).
-  // The file stays mapped for the Model's lifetime; weights are used in place.
+  // The file stays mapped for the Model's lifetime; weights are used in place, and the projections the
+  // active kernel table has a faster layout for are also repacked into memory the Model owns
+  // (MatView::packed, CpuKernels::pack; SLM_NO_REPACK=1 skips that).
   // Throws slm::Error for unknown architectures, missing/ill-shaped tensors and bad metadata.
   static Model load(const std::string& path);
   // From an already-open GGUF (shared, kept alive by the Model).
