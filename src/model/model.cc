@@ -8,6 +8,10 @@
 #include <cstring>
 #include <string_view>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "io/gguf.h"
@@ -42,8 +46,15 @@ std::shared_ptr<uint8_t[]> pack_weights(Weights& w) {
   if (mats.empty()) return nullptr;
   std::vector<size_t> off(mats.size() + 1, 0);
   for (size_t i = 0; i < mats.size(); ++i) off[i + 1] = off[i] + (kernels::packed_bytes(*mats[i]) + 63) / 64 * 64;
-  uint8_t* raw = static_cast<uint8_t*>(std::aligned_alloc(64, off.back()));
-  if (!raw) fail("[model] cannot allocate {} bytes for repacked weights (SLM_NO_REPACK=1 skips them)", off.back());
+  // 2 MiB aligned and advised as huge pages before the first touch: decode streams the whole buffer per
+  // token, and 4 KiB pages cost a TLB miss every 4 KiB of it.
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t bytes = (off.back() + kHuge - 1) / kHuge * kHuge;
+  uint8_t* raw = static_cast<uint8_t*>(std::aligned_alloc(kHuge, bytes));
+  if (!raw) fail("[model] cannot allocate {} bytes for repacked weights (SLM_NO_REPACK=1 skips them)", bytes);
+#if defined(__linux__)
+  madvise(raw, bytes, MADV_HUGEPAGE);  // advice only: without transparent huge pages nothing changes
+#endif
   std::shared_ptr<uint8_t[]> store(raw, [](uint8_t* p) { std::free(p); });
   global_pool().for_range(int64_t(mats.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) k.pack(*mats[size_t(i)], raw + off[size_t(i)]);

@@ -113,6 +113,38 @@ TEST(RepackTest, RepackedWeightsGiveTheStoredLayoutsLogits) {
   }
 }
 
+// The server's promise (a request's greedy output does not depend on what else is batched with it) on the
+// packed layouts: one decode step of three sequences together equals each one's own step, bit for bit.
+TEST(RepackTest, BatchedDecodeStepEqualsEachAloneBitForBit) {
+  const std::vector<std::vector<int32_t>> seqs = {{3, 9, 27, 81, 4}, {11, 22, 33, 44, 55, 66, 77}, {50, 60}};
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::F16}) {
+    slm::testing::TempDir dir;
+    const std::string path = dir.file("m.gguf");
+    testing::write_tiny_model(TinySpec{.arch = "llama", .type = t}, path);
+    const Model m = Model::load(path);
+    const size_t nv = size_t(m.n_vocab());
+    KvCache together = m.make_cache({.n_seq = 3});
+    std::vector<KvCache> alone;
+    for (int s = 0; s < 3; ++s) {
+      m.prefill(seqs[size_t(s)], together, s);
+      alone.push_back(m.make_cache({.n_seq = 1}));
+      m.prefill(seqs[size_t(s)], alone.back(), 0);
+    }
+    Batch b;
+    for (int s = 0; s < 3; ++s) b.add(7, int(seqs[size_t(s)].size()), s, true);
+    std::vector<float> step(3 * nv);
+    m.forward(b, together, step);
+    for (int s = 0; s < 3; ++s) {
+      Batch one;
+      one.add(7, int(seqs[size_t(s)].size()), 0, true);
+      std::vector<float> own(nv);
+      m.forward(one, alone[size_t(s)], own);
+      EXPECT_TRUE(std::equal(own.begin(), own.end(), step.begin() + std::ptrdiff_t(size_t(s) * nv)))
+          << dtype_info(t).name << " sequence " << s;
+    }
+  }
+}
+
 class ForwardTest : public ::testing::Test {
  protected:
   slm::testing::TempDir dir_;

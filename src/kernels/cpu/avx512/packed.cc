@@ -122,11 +122,13 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
 }
 
-// T tokens (x rows ldx floats apart) against one F16 group, kC interleaved sums per token.
+// T tokens (x rows ldx floats apart) against one F16 group, kC interleaved sums per token. kC does not
+// depend on T, so a token's result does not depend on the tile it lands in (batched = alone, bit for bit;
+// the integer kernels' chains are exact int32 sums, so theirs may vary).
 template <int T>
 void ftile(const uint8_t* g, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy, __mmask16 m,
            const uint8_t* pf) {
-  constexpr int kC = T == 1 ? 4 : 2;
+  constexpr int kC = 2;
   __m512 acc[kC][T];
   for (int c = 0; c < kC; ++c)
     for (int t = 0; t < T; ++t) acc[c][t] = _mm512_setzero_ps();
