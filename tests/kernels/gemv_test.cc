@@ -21,16 +21,9 @@ namespace {
 using matmul_test::float_type;
 using matmul_test::prepared_acts;
 using matmul_test::random_matrix;
+using matmul_test::rows_product;
 using matmul_test::split_isas;
 
-// Rows [r0, r1) of y = x w^T through prepare_act + matmul_rows; other entries stay NaN.
-std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std::vector<float>& x, int64_t n,
-                                int64_t r0, int64_t r1) {
-  const std::vector<uint8_t> xa = prepared_acts(k, w, x.data(), n);
-  std::vector<float> y(size_t(n * w.rows), std::nanf(""));
-  k.matmul_rows(w, x.data(), xa.data(), n, r0, r1, y.data());
-  return y;
-}
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -45,6 +46,15 @@ inline std::vector<uint8_t> prepared_acts(const CpuKernels& k, const MatView& w,
   std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
   for (int64_t t = 0; t < n; ++t) k.prepare_act(w.type, x + t * w.cols, w.cols, xa.data() + t * row);
   return xa;
+}
+
+// Rows [r0, r1) of y = x w^T through prepare_act + matmul_rows; other entries stay NaN.
+inline std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std::vector<float>& x,
+                                       int64_t n, int64_t r0, int64_t r1) {
+  const std::vector<uint8_t> xa = prepared_acts(k, w, x.data(), n);
+  std::vector<float> y(size_t(n * w.rows), std::nanf(""));
+  k.matmul_rows(w, x.data(), xa.data(), n, r0, r1, y.data());
+  return y;
 }
 
 }  // namespace slm::kernels::matmul_test

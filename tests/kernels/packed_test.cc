@@ -14,13 +14,11 @@
 #include "quant/blocks.h"
 #include "quant/quant.h"
 
+// Tables with packed layouts, and the products through them.
 namespace slm::kernels {
 namespace {
 
-using matmul_test::float_type;
-using matmul_test::prepared_acts;
-using matmul_test::random_matrix;
-using matmul_test::RandomMatrix;
+using namespace matmul_test;  // random matrices, rows_product, float_type
 
 // Every compiled table on this CPU that has a packed layout.
 std::vector<const CpuKernels*> packing_tables() {
@@ -51,13 +49,6 @@ Packed pack(const CpuKernels& k, MatView w) {
   return p;
 }
 
-std::vector<float> rows_product(const CpuKernels& k, const MatView& w, const std::vector<float>& x, int64_t n,
-                                int64_t r0, int64_t r1) {
-  const std::vector<uint8_t> xa = prepared_acts(k, w, x.data(), n);
-  std::vector<float> y(size_t(n * w.rows), std::nanf(""));
-  k.matmul_rows(w, x.data(), xa.data(), n, r0, r1, y.data());
-  return y;
-}
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
 
