@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <variant>
 
 #include "core/error.h"
 
@@ -81,10 +82,16 @@ void TokenHistory::push(int32_t token) {
   }
 }
 
+namespace {
+void check_logit_bias(const LogitBias& b) {
+  if (b.id < 0) fail("[sampling] logit bias for token {}: ids start at 0", b.id);
+  if (std::isnan(b.bias)) fail("[sampling] logit bias for token {} is NaN", b.id);
+}
+}  // namespace
+
 void apply_logit_bias(Candidates& c, std::span<const LogitBias> bias) {
   for (const LogitBias& b : bias) {
-    if (b.id < 0) fail("[sampling] logit bias for token {}: ids start at 0", b.id);
-    if (std::isnan(b.bias)) fail("[sampling] logit bias for token {} is NaN", b.id);
+    check_logit_bias(b);
     Candidate* x = find(c, b.id);
     if (!x) {
       if (!c.sorted && size_t(b.id) >= c.items.size()) {
@@ -334,6 +341,24 @@ int32_t Sampler::sample(std::span<const float> logits) {
     for (size_t i = best + 1; i < logits.size(); ++i) {
       if (logits[i] > logits[best]) best = i;
     }
+    return int32_t(best);
+  }
+  if (greedy_ && chain_.size() == 1 && std::holds_alternative<LogitBiasStep>(chain_[0])) {
+    // Greedy classification with banned/boosted ids (the server's common case): the argmax of the biased
+    // row directly, same order as pick_greedy (NaN as -inf, the lowest id among equals).
+    const std::vector<LogitBias>& bias = std::get<LogitBiasStep>(chain_[0]).bias;
+    biased_.assign(logits.begin(), logits.end());
+    for (float& v : biased_)
+      if (std::isnan(v)) v = -std::numeric_limits<float>::infinity();
+    for (const LogitBias& b : bias) {
+      check_logit_bias(b);
+      if (size_t(b.id) >= biased_.size())
+        fail("[sampling] logit bias for token {}: out of range (vocabulary of {})", b.id, biased_.size());
+      biased_[size_t(b.id)] += b.bias;
+    }
+    size_t best = 0;
+    for (size_t i = 1; i < biased_.size(); ++i)
+      if (biased_[i] > biased_[best]) best = i;
     return int32_t(best);
   }
   work_.assign(logits);

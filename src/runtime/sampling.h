@@ -146,7 +146,8 @@ class Sampler {
 
  private:
   std::vector<SamplerStep> chain_;
-  Candidates work_;  // reused between calls: no allocation per token
+  Candidates work_;            // reused between calls: no allocation per token
+  std::vector<float> biased_;  // greedy with only a logit bias: the biased row (no candidate list)
   bool greedy_;
   uint64_t seed_;
   TokenHistory history_;

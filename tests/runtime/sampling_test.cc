@@ -193,6 +193,26 @@ TEST(LogitBias, BannedTokensAreNeverDrawn) {
   for (int i = 0; i < 200; ++i) EXPECT_NE(s.sample(logits), 0);
 }
 
+// Greedy with only a logit bias takes a direct argmax of the biased row; it must pick what the candidate
+// list picks (TopK with k = 0 keeps everything and forces the list): ties to the lowest id, NaN never,
+// bans, boosts, and the same error for an id past the vocabulary.
+TEST(LogitBias, GreedyDirectArgmaxEqualsTheCandidateList) {
+  Rng rng(12);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<float> row = rng.normal(64);
+    for (size_t i = 0; i < row.size(); i += 7) row[i] = std::round(row[i]);  // ties
+    if (trial % 5 == 0) row[size_t(trial) % 64] = std::nanf("");
+    if (trial % 9 == 0) row.assign(64, -kInf);  // everything banned already: id 0 either way
+    const std::vector<LogitBias> bias = {{int32_t(trial % 64), -kInf}, {int32_t((trial * 7) % 64), 0.75f},
+                                         {int32_t((trial * 13) % 64), -0.5f}};
+    Sampler direct({LogitBiasStep{bias}}, true, 0, 1);
+    Sampler listed({LogitBiasStep{bias}, TopKStep{0}}, true, 0, 1);
+    EXPECT_EQ(direct.sample(row), listed.sample(row)) << "trial " << trial;
+  }
+  Sampler bad({LogitBiasStep{{{64, 1.0f}}}}, true, 0, 1);
+  EXPECT_THROW(bad.sample(std::vector<float>(64, 0.0f)), Error);
+}
+
 TEST(Random, FrequenciesFollowTheProbabilities) {
   Rng rng(7);
   const std::vector<float> logits = {0.0f, kLn2, kLn4};  // p = 1/7, 2/7, 4/7
