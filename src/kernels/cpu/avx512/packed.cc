@@ -148,7 +148,7 @@ void ftile(const uint8_t* g, int64_t cols, const float* x, int64_t ldx, float* y
   }
 }
 
-// Tokens in tiles of kBig (8 for the integer types: weights unpacked once per 8 tokens), then of 4, then
+// Tokens in tiles of kBig (8: weights unpacked or widened once per 8 tokens), then of 4, then
 // the 1-3 left, against one group: tile(t, std::integral_constant<int, T>).
 template <int kBig, class Tile>
 void tokens(int64_t n, Tile tile) {
@@ -188,7 +188,7 @@ void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, 
   float* yg = y + g * kG;
   const int64_t ld = w.rows, c = w.cols;
   const uint8_t* next = (g + 1) * kG < w.rows ? gp + size_t(kG) * w.row_bytes : nullptr;
-  tokens<4>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m, t == 0 ? next : nullptr); });
+  tokens<8>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m, t == 0 ? next : nullptr); });
 }
 
 // Integer types: per group and chunk, step-major quads, (Q5_0) the step masks of the high bits, then the
