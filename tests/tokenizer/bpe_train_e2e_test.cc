@@ -157,7 +157,7 @@ TEST(TokenizerTrainCrossCheck, TransformersJsEncodesAsSlmDoes) {
   const auto files = slm::tok::testing::brown_files(brown);
   {
     std::ofstream train(tmp.file("train.txt"), std::ios::binary), held(tmp.file("held.txt"), std::ios::binary);
-    for (size_t i = 0; i < files.size(); ++i) (i % 10 == 9 ? held : train) << slm::tok::testing::brown_text(files[i]);
+    for (size_t i = 0; i < files.size(); ++i) (i % 10 == 9 ? held : train) << slm::tok::testing::brown_words(files[i]);
     held << "👨‍👩‍👧 ws  \t\t runs   Привет мир 日本語\n<|im_start|>user\nhi<|im_end|>\n  lead and trail  \n";
   }
   const std::string tok = tmp.file("tok");

@@ -27,7 +27,7 @@ TEST(BpeTrainBrown, CompressesHeldOutTextAtVocab4096) {
   std::string held;
   size_t train_bytes = 0;
   for (size_t i = 0; i < files.size(); ++i) {
-    const std::string text = testing::brown_text(files[i]);
+    const std::string text = testing::brown_words(files[i]);
     if (i % 10 == 9) {
       held += text;
     } else {

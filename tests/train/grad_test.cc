@@ -93,46 +93,40 @@ TEST(TrainOps, RopeBackwardBothStyles) {
   }
 }
 
-TEST(TrainOps, AttentionBackwardGqa) {
-  Rng rng(4);
-  const AttnShape s{4, 4, 2, 3, 0.5};
-  const size_t qd = 4 * 3, kd = 2 * 3;
-  Vec q = randn(rng, s.n * qd), k = randn(rng, s.n * kd), v = randn(rng, s.n * kd), dy = randn(rng, s.n * qd);
-  Vec p(4 * s.n * s.n);
+// attention_backward against finite differences of attention_forward for q (values scaled by q_scale), k
+// and v; returns the kept probabilities p: (n_head, n, n).
+Vec check_attention_grads(Rng& rng, const AttnShape& s, double q_scale) {
+  const size_t qd = size_t(s.n_head * s.head_dim), kd = size_t(s.n_head_kv * s.head_dim);
+  Vec q = randn(rng, size_t(s.n) * qd, q_scale), k = randn(rng, size_t(s.n) * kd), v = randn(rng, size_t(s.n) * kd);
+  const Vec dy = randn(rng, size_t(s.n) * qd);
+  Vec p(size_t(s.n_head * s.n * s.n));
   auto f = [&] {
-    Vec out(s.n * qd);
+    Vec out(size_t(s.n) * qd);
     attention_forward<double>(nullptr, s, q.data(), k.data(), v.data(), p.data(), out.data());
     return weighted(out, dy);
   };
   f();
+  const Vec kept = p;
   Vec dq(q.size()), dk(k.size()), dv(v.size());
   attention_backward<double>(nullptr, s, q.data(), k.data(), v.data(), p.data(), dy.data(), dq.data(), dk.data(),
                              dv.data());
   expect_grad(f, q, dq, "dq");
   expect_grad(f, k, dk, "dk");
   expect_grad(f, v, dv, "dv");
+  return kept;
+}
+
+TEST(TrainOps, AttentionBackwardGqa) {
+  Rng rng(4);
+  check_attention_grads(rng, AttnShape{4, 4, 2, 3, 0.5}, 1.0);
 }
 
 TEST(TrainOps, AttentionBackwardSoftcapWindow) {
   Rng rng(14);
   AttnShape s{5, 2, 1, 3, 0.7};
   s.softcap = 1.5, s.window = 3;
-  const size_t qd = 2 * 3, kd = 3;
-  Vec q = randn(rng, s.n * qd, 2.0), k = randn(rng, s.n * kd), v = randn(rng, s.n * kd), dy = randn(rng, s.n * qd);
-  Vec p(2 * s.n * s.n);
-  auto f = [&] {
-    Vec out(s.n * qd);
-    attention_forward<double>(nullptr, s, q.data(), k.data(), v.data(), p.data(), out.data());
-    return weighted(out, dy);
-  };
-  f();
+  const Vec p = check_attention_grads(rng, s, 2.0);
   EXPECT_EQ(p[size_t(4 * s.n + 0)], 0.0);  // head 0, query 4 cannot see key 0 through a window of 3
-  Vec dq(q.size()), dk(k.size()), dv(v.size());
-  attention_backward<double>(nullptr, s, q.data(), k.data(), v.data(), p.data(), dy.data(), dq.data(), dk.data(),
-                             dv.data());
-  expect_grad(f, q, dq, "dq");
-  expect_grad(f, k, dk, "dk");
-  expect_grad(f, v, dv, "dv");
 }
 
 TEST(TrainOps, GatedActivationBackward) {

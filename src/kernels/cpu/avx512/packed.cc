@@ -102,12 +102,11 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
     for (int k = 0; k < 4; ++k) {
       __m512i wa, wb;
       P::load(g + c * (P::kQBytes + 32), k, wa, wb);
-      constexpr int ha = 0, hb = kCh > 1 ? 1 : 0;
-      const int hk = kCh == 4 ? 2 * (k & 1) : 0;
+      const int ha = kCh == 4 ? 2 * (k & 1) : 0, hb = ha + (kCh > 1 ? 1 : 0);  // the chains of this pair
       for (int t = 0; t < T; ++t) {
         const int8_t* q = a[t * nb + c].qs;
-        is[hk + ha][t] = _mm512_dpbusd_epi32(is[hk + ha][t], wa, _mm512_set1_epi32(ld32(q + 4 * k)));
-        is[hk + hb][t] = _mm512_dpbusd_epi32(is[hk + hb][t], wb, _mm512_set1_epi32(ld32(q + 16 + 4 * k)));
+        is[ha][t] = _mm512_dpbusd_epi32(is[ha][t], wa, _mm512_set1_epi32(ld32(q + 4 * k)));
+        is[hb][t] = _mm512_dpbusd_epi32(is[hb][t], wb, _mm512_set1_epi32(ld32(q + 16 + 4 * k)));
       }
     }
     for (int h = 1; h < kCh; ++h)
