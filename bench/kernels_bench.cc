@@ -79,6 +79,45 @@ void args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_MatmulRows)->Apply(args)->Unit(benchmark::kMicrosecond);
 
+// Decode attention of one kv head's query heads over n cache positions (scores, then values), the way the
+// decode step calls it: args g (query heads read together), split (1: one call per head instead), n, and
+// caches (1: the same rows every time, cache-resident; 64: cycling through 64 caches of n rows, as a decode
+// step of many sequences and layers does, from memory). SmolLM2-135M shape: head_dim 64, 3 kv heads (cache
+// rows of 192 values), 3 query heads per kv head.
+void BM_DecodeAttention(benchmark::State& st) {
+  const CpuKernels* k = cpu_kernels_for(Isa::avx512);
+  if (!k || !k->dot_f16_rows) {
+    st.SkipWithError("table not available");
+    return;
+  }
+  const size_t g = size_t(st.range(0)), n = size_t(st.range(2)), caches = size_t(st.range(3)), d = 64, stride = 192;
+  Rng rng(5);
+  const std::vector<float> raw = rng.normal(n * stride * caches);
+  std::vector<f16> kc(raw.size()), vc(raw.size());
+  k->to_f16(raw, kc.data());
+  k->to_f16(raw, vc.data());
+  const std::vector<float> q = rng.normal(g * d);
+  std::vector<float> scores(g * n), out(g * d);
+  size_t c = 0;
+  for (auto _ : st) {
+    const f16* kr = kc.data() + c * n * stride;
+    const f16* vr = vc.data() + c * n * stride;
+    c = (c + 1) % caches;
+    if (st.range(1)) {
+      for (size_t h = 0; h < g; ++h) {
+        k->dot_f16_rows(q.data() + h * d, 1, d, kr, stride, n, scores.data() + h * n, n);
+        k->axpy_f16_rows(scores.data() + h * n, 1, n, n, vr, stride, out.data() + h * d, d);
+      }
+    } else {
+      k->dot_f16_rows(q.data(), g, d, kr, stride, n, scores.data(), n);
+      k->axpy_f16_rows(scores.data(), g, n, n, vr, stride, out.data(), d);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["rows/s"] = benchmark::Counter(double(n * g) * double(st.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DecodeAttention)->ArgsProduct({{3}, {0, 1}, {128, 1024}, {1, 512}})->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

@@ -79,11 +79,18 @@ struct CpuKernels {
   // MatView::packed. Same results as the standard layout within the kernels' usual bounds.
   bool (*can_pack)(DType t);
   void (*pack)(const MatView& w, uint8_t* dst);
-  // Decode attention over a run of f16 cache rows `stride` values apart (null in tables without them:
-  // callers loop over dot_f16 / axpy_f16). Scores: out[j] = a . rows[j * stride, + a.size()) for j < n.
-  // Values: y += sum_j p[j] * rows[j * stride, + y.size()) over j < p.size().
-  void (*dot_f16_rows)(std::span<const float> a, const f16* rows, size_t stride, size_t n, float* out);
-  void (*axpy_f16_rows)(std::span<const float> p, const f16* rows, size_t stride, std::span<float> y);
+  // Decode attention for g query heads that share one kv head, over a run of n f16 cache rows `stride`
+  // values apart (null in tables without them: callers loop over dot_f16 / axpy_f16). Each row is read once
+  // for the whole group; a head's results do not depend on g.
+  // Scores: out[h * out_stride + j] = a[h * d, + d) . rows[j * stride, + d) for h < g, j < n.
+  void (*dot_f16_rows)(const float* a, size_t g, size_t d, const f16* rows, size_t stride, size_t n, float* out,
+                       size_t out_stride);
+  // Values: y[h * d + i] += sum_j p[h * p_stride + j] * rows[j * stride + i] for h < g, i < d, j < n.
+  void (*axpy_f16_rows)(const float* p, size_t g, size_t p_stride, size_t n, const f16* rows, size_t stride,
+                        float* y, size_t d);
+  // The first index of the largest value, NaN counted as -inf; 0 when no value is above -inf. Greedy
+  // sampling over the vocabulary row.
+  int64_t (*argmax)(std::span<const float> x);
   // x = exp(x - shift) in place, returns the sum (online softmax). Polynomial exp, relative error < 2e-7.
   float (*exp_sum)(std::span<float> x, float shift);
 };

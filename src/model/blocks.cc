@@ -81,47 +81,56 @@ void store_row(const kernels::CpuKernels& k, KvType t, std::span<const float> sr
   }
 }
 
-// One query head against positions [lo, hi] of one sequence: out (head_dim) = softmax(q.K^T * scale) V.
-void attend_head(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, int seq,
-                 int lo, int hi, int kv_head, std::span<const float> q, std::span<float> scores,
-                 std::span<float> out) {
-  const size_t hd = size_t(cfg.head_dim), off = size_t(kv_head) * hd;
+// The g query heads of one kv head (q: g rows of head_dim) against positions [lo, hi] of one sequence:
+// out (g rows of head_dim) = softmax(q.K^T * scale) V per head. scores: g rows `cap` apart.
+void attend_group(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, int seq, int lo,
+                  int hi, int kv_head, size_t g, const float* q, float* scores, size_t cap, float* out) {
+  const size_t hd = size_t(cfg.head_dim), off = size_t(kv_head) * hd, len = size_t(hi - lo + 1);
   const bool half = kv.type() == KvType::f16;
-  const float scale = cfg.attn_scale();
-  const std::span<float> sc = scores.first(size_t(hi - lo + 1));
   const size_t stride = size_t(kv.kv_dim());
   // Runs of positions whose rows are adjacent in the cache (a paged block, or the whole contiguous cache).
   for (int j = lo; j <= hi;) {
     const int run = std::min(hi - j + 1, kv.contiguous_rows(j));
     const void* kr = kv.k_row(layer, seq, j);
-    float* out_j = sc.data() + (j - lo);
+    float* out_j = scores + (j - lo);
     if (half && k.dot_f16_rows) {
-      k.dot_f16_rows(q, static_cast<const f16*>(kr) + off, stride, size_t(run), out_j);
+      k.dot_f16_rows(q, g, hd, static_cast<const f16*>(kr) + off, stride, size_t(run), out_j, cap);
     } else {
-      for (int i = 0; i < run; ++i)
-        out_j[i] = half ? k.dot_f16(q, static_cast<const f16*>(kr) + size_t(i) * stride + off)
-                        : k.dot(q, std::span<const float>(static_cast<const float*>(kr) + size_t(i) * stride + off, hd));
+      for (size_t h = 0; h < g; ++h) {
+        const std::span<const float> qh(q + h * hd, hd);
+        for (int i = 0; i < run; ++i)
+          out_j[h * cap + size_t(i)] =
+              half ? k.dot_f16(qh, static_cast<const f16*>(kr) + size_t(i) * stride + off)
+                   : k.dot(qh, std::span<const float>(static_cast<const float*>(kr) + size_t(i) * stride + off, hd));
+      }
     }
     j += run;
   }
-  k.scale(sc, scale);
-  if (cfg.attn_softcap > 0.0f) k.softcap(sc, cfg.attn_softcap);
-  // softmax through the table's vectorised exp (the tiled prefill path uses the same exp_sum)
-  const float mx = *std::max_element(sc.begin(), sc.end());
-  k.scale(sc, 1.0f / k.exp_sum(sc, mx));
-  std::fill(out.begin(), out.end(), 0.0f);
+  for (size_t h = 0; h < g; ++h) {
+    const std::span<float> sc(scores + h * cap, len);
+    k.scale(sc, cfg.attn_scale());
+    if (cfg.attn_softcap > 0.0f) k.softcap(sc, cfg.attn_softcap);
+    // softmax through the table's vectorised exp (the tiled prefill path uses the same exp_sum)
+    const float mx = *std::max_element(sc.begin(), sc.end());
+    k.scale(sc, 1.0f / k.exp_sum(sc, mx));
+  }
+  std::fill(out, out + g * hd, 0.0f);
   for (int j = lo; j <= hi;) {
     const int run = std::min(hi - j + 1, kv.contiguous_rows(j));
     const void* vr = kv.v_row(layer, seq, j);
-    const std::span<const float> p = sc.subspan(size_t(j - lo), size_t(run));
+    const float* p = scores + (j - lo);
     if (half && k.axpy_f16_rows) {
-      k.axpy_f16_rows(p, static_cast<const f16*>(vr) + off, stride, out);
+      k.axpy_f16_rows(p, g, cap, size_t(run), static_cast<const f16*>(vr) + off, stride, out, hd);
     } else {
-      for (int i = 0; i < run; ++i) {
-        if (half) {
-          k.axpy_f16(p[size_t(i)], static_cast<const f16*>(vr) + size_t(i) * stride + off, out);
-        } else {
-          k.axpy(p[size_t(i)], std::span<const float>(static_cast<const float*>(vr) + size_t(i) * stride + off, hd), out);
+      for (size_t h = 0; h < g; ++h) {
+        const std::span<float> oh(out + h * hd, hd);
+        for (int i = 0; i < run; ++i) {
+          const float pi = p[h * cap + size_t(i)];
+          if (half) {
+            k.axpy_f16(pi, static_cast<const f16*>(vr) + size_t(i) * stride + off, oh);
+          } else {
+            k.axpy(pi, std::span<const float>(static_cast<const float*>(vr) + size_t(i) * stride + off, hd), oh);
+          }
         }
       }
     }
@@ -159,22 +168,34 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
     store_row(k, kv.type(), std::span(s.k).subspan(r * kvd, kvd), kv.k_row(layer, seq, pos));
     store_row(k, kv.type(), std::span(s.v).subspan(r * kvd, kvd), kv.v_row(layer, seq, pos));
   }
-  const int group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
-  // Prefill: tiles of rows x keys (attention.h). Otherwise (row, head) pairs are independent: split them
-  // over the pool, one scores buffer per thread.
-  if (use_tiled_attention(batch)) attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
-  else global_pool().for_range(int64_t(n) * cfg.n_head, 1, [&](int64_t b, int64_t e) {
-    thread_local std::vector<float> scores;  // per thread, kept between calls (no allocation per token)
-    if (scores.size() < s.scores.size()) scores.resize(s.scores.size());
-    for (int64_t i = b; i < e; ++i) {
-      const size_t r = size_t(i / cfg.n_head);
-      const int h = int(i % cfg.n_head);
-      const int seq = batch.seq_ids[r], pos = batch.positions[r];
-      const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
-      attend_head(k, cfg, kv, layer, seq, lo, pos, h / group, std::span(s.q).subspan(r * qd + h * hd, hd),
-                  scores, std::span(s.att).subspan(r * qd + h * hd, hd));
-    }
-  });
+  // Prefill: tiles of rows x keys (attention.h). Otherwise (row, kv head) pairs are independent: split them
+  // over the pool, one scores buffer per thread, the query heads of a kv head together (each cache row read
+  // once for them); a pair's heads split into parts when there are too few pairs to keep every thread busy
+  // (the results are the same bits either way).
+  if (use_tiled_attention(batch)) {
+    attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
+  } else {
+    const int64_t group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
+    const int64_t pairs = int64_t(n) * cfg.n_head_kv, want = 4 * int64_t(global_pool().size());
+    const int64_t splits = std::clamp((want + pairs - 1) / pairs, int64_t(1), group);  // parts per pair
+    const int64_t per = (group + splits - 1) / splits;                                   // heads per part
+    const int64_t parts = (group + per - 1) / per;
+    const size_t cap = s.scores.size();
+    global_pool().for_range(pairs * parts, 1, [&](int64_t b, int64_t e) {
+      thread_local std::vector<float> scores;  // per thread, kept between calls (no allocation per token)
+      if (scores.size() < size_t(per) * cap) scores.resize(size_t(per) * cap);
+      for (int64_t i = b; i < e; ++i) {
+        const size_t r = size_t(i / (cfg.n_head_kv * parts));
+        const int kvh = int(i / parts % cfg.n_head_kv);
+        const int64_t h0 = kvh * group + i % parts * per, g = std::min(per, (kvh + 1) * group - h0);
+        const int seq = batch.seq_ids[r], pos = batch.positions[r];
+        const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
+        const size_t at = r * qd + size_t(h0) * hd;
+        attend_group(k, cfg, kv, layer, seq, lo, pos, kvh, size_t(g), s.q.data() + at, scores.data(), cap,
+                     s.att.data() + at);
+      }
+    });
+  }
   observe_matmul_input(L.wo, s.att, int64_t(n));
   kernels::matmul_parallel(k, L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
   lora_apply(k, L.lora[kLoraO], s.att, int64_t(n), s.o);

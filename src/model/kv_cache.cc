@@ -38,8 +38,8 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
          n_seq_);
   const size_t bytes = size_t(wide);
   try {
-    k_.assign(bytes, 0);
-    v_.assign(bytes, 0);
+    k_ = HugeBuffer(bytes);
+    v_ = HugeBuffer(bytes);
   } catch (const std::bad_alloc&) {
     fail("[model] KV cache of 2 x {} bytes ({} positions x {} sequences) cannot be allocated; use a smaller n_ctx",
          bytes, n_ctx_, n_seq_);

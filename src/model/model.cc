@@ -6,11 +6,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string_view>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -32,7 +30,7 @@ namespace {
 // Repacks every projection the active kernel table has a faster layout for (MatView::packed) into one
 // buffer the Model owns; MatView::data keeps pointing at the mapped file for everything else (embedding
 // rows, other tables, training). SLM_NO_REPACK=1 keeps the stored layout only (for comparisons).
-std::shared_ptr<uint8_t[]> pack_weights(Weights& w) {
+std::shared_ptr<HugeBuffer> pack_weights(Weights& w) {
   const kernels::CpuKernels& k = kernels::cpu_kernels();
   if (!k.pack || !k.can_pack) return nullptr;
   if (const char* e = std::getenv("SLM_NO_REPACK"); e && *e && std::string_view(e) != "0") return nullptr;
@@ -46,16 +44,14 @@ std::shared_ptr<uint8_t[]> pack_weights(Weights& w) {
   if (mats.empty()) return nullptr;
   std::vector<size_t> off(mats.size() + 1, 0);
   for (size_t i = 0; i < mats.size(); ++i) off[i + 1] = off[i] + (kernels::packed_bytes(*mats[i]) + 63) / 64 * 64;
-  // 2 MiB aligned and advised as huge pages before the first touch: decode streams the whole buffer per
-  // token, and 4 KiB pages cost a TLB miss every 4 KiB of it.
-  constexpr size_t kHuge = size_t(2) << 20;
-  const size_t bytes = (off.back() + kHuge - 1) / kHuge * kHuge;
-  uint8_t* raw = static_cast<uint8_t*>(std::aligned_alloc(kHuge, bytes));
-  if (!raw) fail("[model] cannot allocate {} bytes for repacked weights (SLM_NO_REPACK=1 skips them)", bytes);
-#if defined(__linux__)
-  madvise(raw, bytes, MADV_HUGEPAGE);  // advice only: without transparent huge pages nothing changes
-#endif
-  std::shared_ptr<uint8_t[]> store(raw, [](uint8_t* p) { std::free(p); });
+  // Huge pages: decode streams the whole buffer per token.
+  std::shared_ptr<HugeBuffer> store;
+  try {
+    store = std::make_shared<HugeBuffer>(off.back(), false);  // pack writes every byte read
+  } catch (const std::bad_alloc&) {
+    fail("[model] cannot allocate {} bytes for repacked weights (SLM_NO_REPACK=1 skips them)", off.back());
+  }
+  uint8_t* raw = store->data();
   global_pool().for_range(int64_t(mats.size()), 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) k.pack(*mats[size_t(i)], raw + off[size_t(i)]);
   });

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_buffer.h"
 #include "model/config.h"
 
 namespace slm::gguf {
@@ -106,7 +107,7 @@ class KvCache {
   int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0, block_ = 0;
   KvType type_ = KvType::f16;
   size_t elem_bytes_ = 2;
-  std::vector<uint8_t> k_, v_;
+  HugeBuffer k_, v_;  // huge pages: decode reads every row of the context each step
   std::vector<int> len_;
   std::vector<std::vector<int32_t>> table_;  // paged: per sequence, its blocks in position order
   std::vector<int32_t> refs_;                // paged: per block
@@ -166,7 +167,7 @@ class Model {
   std::unique_ptr<LoadedFile> file_;
   std::unique_ptr<Weights> weights_;
   std::vector<std::shared_ptr<const void>> adapters_;  // storage behind the LoRA views in weights_
-  std::shared_ptr<uint8_t[]> packed_;                   // repacked projections (MatView::packed), or null
+  std::shared_ptr<HugeBuffer> packed_;                  // repacked projections (MatView::packed), or null
 };
 
 }  // namespace slm::model

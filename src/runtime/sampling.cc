@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "core/error.h"
+#include "kernels/kernels.h"
 
 namespace slm::runtime {
 namespace {
@@ -335,8 +336,11 @@ Sampler::Sampler(std::vector<SamplerStep> chain, bool greedy, int penalty_last_n
 
 int32_t Sampler::sample(std::span<const float> logits) {
   if (logits.empty()) fail("[sampling] empty logits row");
+  const kernels::CpuKernels& k = kernels::cpu_kernels();
   if (greedy_ && chain_.empty()) {  // plain argmax, the lowest id among equals; NaN never wins
-    size_t best = 0;
+    const int64_t a = k.argmax(logits);
+    if (a > 0 || logits[0] > -std::numeric_limits<float>::infinity()) return int32_t(a);
+    size_t best = 0;  // nothing above -inf: the first that is not NaN
     while (best + 1 < logits.size() && std::isnan(logits[best])) ++best;
     for (size_t i = best + 1; i < logits.size(); ++i) {
       if (logits[i] > logits[best]) best = i;
@@ -348,18 +352,13 @@ int32_t Sampler::sample(std::span<const float> logits) {
     // row directly, same order as pick_greedy (NaN as -inf, the lowest id among equals).
     const std::vector<LogitBias>& bias = std::get<LogitBiasStep>(chain_[0]).bias;
     biased_.assign(logits.begin(), logits.end());
-    for (float& v : biased_)
-      if (std::isnan(v)) v = -std::numeric_limits<float>::infinity();
     for (const LogitBias& b : bias) {
       check_logit_bias(b);
       if (size_t(b.id) >= biased_.size())
         fail("[sampling] logit bias for token {}: out of range (vocabulary of {})", b.id, biased_.size());
-      biased_[size_t(b.id)] += b.bias;
+      biased_[size_t(b.id)] += b.bias;  // a NaN stays NaN, which argmax counts as -inf
     }
-    size_t best = 0;
-    for (size_t i = 1; i < biased_.size(); ++i)
-      if (biased_[i] > biased_[best]) best = i;
-    return int32_t(best);
+    return int32_t(k.argmax(biased_));
   }
   work_.assign(logits);
   for (const SamplerStep& s : chain_) apply_step(s, work_, history_);

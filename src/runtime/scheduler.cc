@@ -246,6 +246,9 @@ void Scheduler::loop() {
 bool Scheduler::step() {
   ++step_no_;
   const auto now = Clock::now();
+  const auto ns_since = [](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+  };
   for (auto& s : slots_) {
     if (!s) continue;
     if (s->stream->cancelled()) {
@@ -304,7 +307,9 @@ bool Scheduler::step() {
     int need = 0;
     for (auto [seq, e] : end) need += kv_.blocks_needed(seq, e);
     prefix_.make_free(need);
+    const auto t0 = Clock::now();
     model_.forward(batch, kv_, logits_);
+    stats_.forward_ns += ns_since(t0);
   } catch (const Error& e) {
     for (auto& s : slots_) {
       if (s) finish(*s, FinishReason::cancelled, false, e.what());
@@ -320,6 +325,7 @@ bool Scheduler::step() {
     }
   }
   for (size_t r = 0; r < ordered.size(); ++r) take(*ordered[r], std::span(logits_).subspan(r * n_vocab, n_vocab));
+  stats_.step_ns += ns_since(now);
   return true;
 }
 

@@ -94,6 +94,7 @@ struct SchedulerStats {
   std::atomic<int64_t> prompt_tokens{0}, prompt_tokens_cached{0}, generated_tokens{0};
   std::atomic<int64_t> prefix_lookups{0}, prefix_hits{0};
   std::atomic<int64_t> steps{0}, step_rows{0};
+  std::atomic<int64_t> step_ns{0}, forward_ns{0};  // whole steps, and their forward passes
   std::atomic<int64_t> constrained_tokens{0}, constraint_ns{0};  // time spent masking and advancing
 };
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "core/rng.h"
 #include "common/nmse.h"
@@ -66,6 +67,58 @@ TEST_P(KernelTest, DotsAndAxpy) {
     reference::scale(yw, 0.5f);
     k().scale(yg, 0.5f);
     EXPECT_LT(nmse(yw, yg), 1e-12);
+  }
+}
+
+// The KV cache's row store: every table rounds exactly as the reference (nearest, ties to even), on the
+// edges of the f16 range: subnormals, ties, overflow to inf, infinities, nan, signed zero.
+TEST_P(KernelTest, ToF16IsBitExact) {
+  std::vector<float> x = rng_.normal(4096 + 13, 100.0f);
+  for (uint32_t bits : {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u, 0xffc12345u,
+                        0x477fe000u, 0x477ff000u, 0x477fefffu, 0x47800000u, 0x38800000u, 0x387fffffu, 0x33000000u,
+                        0x33000001u, 0x32ffffffu, 0x34000000u, 0x3f801000u, 0x3f803000u, 0x3f800fffu, 0x00000001u})
+    x.push_back(f32_from_bits(bits)), x.push_back(-f32_from_bits(bits));
+  for (int e = -30; e <= 17; ++e) x.push_back(std::ldexp(1.0f + float(e & 7) / 2048.0f, e));  // ties and near-ties
+  for (size_t n : {x.size(), size_t(1), size_t(15), size_t(17)}) {
+    std::vector<f16> want(n), got(n + 1, f16{0xABCD});
+    reference::to_f16(std::span(x).first(n), want.data());
+    k().to_f16(std::span(x).first(n), got.data());
+    for (size_t i = 0; i < n; ++i)
+      ASSERT_EQ(want[i].bits, got[i].bits) << isa_name(GetParam()) << " x=" << x[i] << " bits=" << f32_bits(x[i]);
+    EXPECT_EQ(got[n].bits, 0xABCD) << isa_name(GetParam()) << " wrote past " << n;
+  }
+}
+
+// Greedy sampling's argmax: the first of equal maxima, NaN never wins, 0 when nothing is above -inf; maxima
+// placed in every lane and chain of the vector loops and in the tail.
+TEST_P(KernelTest, ArgmaxFirstOfEqualsNanNeverWins) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const auto want = [&](std::span<const float> x) {
+    int64_t best = 0;
+    float m = -inf;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (!std::isnan(x[i]) && x[i] > m) m = x[i], best = int64_t(i);
+    return best;
+  };
+  for (size_t n : {size_t(1), size_t(7), size_t(31), size_t(32), size_t(33), size_t(100), size_t(49152 + 11)}) {
+    std::vector<float> x = rng_.normal(n);
+    for (size_t i = 0; i < n; i += 3) x[i] = std::round(x[i] * 2.0f);  // many ties
+    EXPECT_EQ(k().argmax(x), want(x)) << isa_name(GetParam()) << " n=" << n;
+    for (size_t at = 0; at < std::min<size_t>(n, 80); ++at) {  // a new maximum at every position, twice
+      std::vector<float> y = x;
+      y[at] = 1e30f;
+      if (at + 37 < n) y[at + 37] = 1e30f;  // a later equal: the first wins
+      if (at > 0) y[at - 1] = std::nanf("");
+      EXPECT_EQ(k().argmax(y), int64_t(at)) << isa_name(GetParam()) << " n=" << n << " at=" << at;
+    }
+    std::vector<float> y = x;
+    y[n - 1] = inf;  // the maximum in the tail
+    EXPECT_EQ(k().argmax(y), int64_t(n - 1)) << isa_name(GetParam()) << " n=" << n;
+    y.assign(n, std::nanf(""));
+    EXPECT_EQ(k().argmax(y), 0) << isa_name(GetParam()) << " all NaN, n=" << n;
+    y.assign(n, -inf);
+    if (n > 5) y[5] = -1e38f;
+    EXPECT_EQ(k().argmax(y), n > 5 ? 5 : 0) << isa_name(GetParam()) << " -inf but one, n=" << n;
   }
 }
 

@@ -109,6 +109,8 @@ json request_body(const BenchServeFlags& f, const serve::Engine& e, int client, 
 
 struct Level {
   double tps = 0, ttft50 = 0, ttft99 = 0, itl50 = 0, itl99 = 0;
+  double wall_ms = 0, step_ms = 0, forward_ms = 0;  // the level's wall time; the scheduler's steps within it
+  int64_t steps = 0, rows = 0;
   int tokens = 0, failed = 0, rejected = 0;  // rejected: 429 (admission), not counted as failed
   std::string why;
 };
@@ -116,12 +118,16 @@ struct Level {
 Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, bool constrained) {
   std::vector<ClientResult> res(static_cast<size_t>(n));
   std::vector<std::thread> threads;
+  const runtime::SchedulerStats& st = e.scheduler().stats();
+  const int64_t steps0 = st.steps, rows0 = st.step_rows, step0 = st.step_ns, fwd0 = st.forward_ns;
   const auto t0 = Clock::now();
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] { res[size_t(i)] = stream_one(port, request_body(f, e, i, constrained)); });
   for (std::thread& t : threads) t.join();
   const double wall = ms(Clock::now() - t0) / 1000.0;
   Level l;
+  l.wall_ms = wall * 1000.0, l.steps = st.steps - steps0, l.rows = st.step_rows - rows0;
+  l.step_ms = double(st.step_ns - step0) / 1e6, l.forward_ms = double(st.forward_ns - fwd0) / 1e6;
   std::vector<double> ttft, itl;
   for (const ClientResult& r : res) {
     if (r.status == 429) {
@@ -191,6 +197,7 @@ void bench(const BenchServeFlags& f) {
               "ITL p99", "speedup");
   run_level(f, engine, port, 1, false);  // warm-up
   double base = 0;
+  std::vector<std::string> steps;  // where each level's wall time went
   for (int c : f.concurrency) {
     const Level l = run_level(f, engine, port, c, false);
     if (c == f.concurrency.front()) base = l.tps / c;
@@ -199,10 +206,19 @@ void bench(const BenchServeFlags& f) {
     if (l.failed) note += fmt::format(" ({} failed: {})", l.failed, l.why);
     std::printf("%11d %14.1f %8.1fms %8.1fms %8.2fms %8.2fms %7.2fx%s\n", c, l.tps, l.ttft50, l.ttft99, l.itl50,
                 l.itl99, base > 0 ? l.tps / base : 0.0, note.c_str());
+    steps.push_back(fmt::format("{:11d} {:8.0f}ms {:6d} {:7.1f} {:9.2f}ms {:9.2f}ms {:9.0f}ms", c, l.wall_ms, l.steps,
+                                l.steps ? double(l.rows) / double(l.steps) : 0.0,
+                                l.steps ? l.step_ms / double(l.steps) : 0.0,
+                                l.steps ? l.forward_ms / double(l.steps) : 0.0, l.wall_ms - l.step_ms));
     std::fflush(stdout);
   }
   getloadavg(load, 3);
   std::printf("load average after the levels: %.1f\n", load[0]);
+  // Wall time = scheduler steps (forward pass + sampling, streaming, bookkeeping) + time with no step running
+  // (requests arriving, HTTP, the scheduler waiting for work).
+  std::printf("%11s %10s %6s %7s %11s %11s %11s\n", "concurrency", "wall", "steps", "rows", "step", "forward",
+              "not in step");
+  for (const std::string& line : steps) std::printf("%s\n", line.c_str());
   {
     const runtime::SchedulerStats& st = engine.scheduler().stats();
     std::printf("prompt tokens %lld, from the prefix cache %lld\n", static_cast<long long>(st.prompt_tokens.load()),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 #include "kernels/cpu/tables.h"
 #include "kernels/reference/reference.h"
@@ -147,6 +148,15 @@ float exp_sum(std::span<float> x, float shift) {
   return sum;
 }
 
+int64_t argmax(std::span<const float> x) {
+  size_t best = 0;
+  float m = -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] > m) m = x[i], best = i;  // NaN compares false: never taken
+  }
+  return int64_t(best);
+}
+
 void softcap(std::span<float> x, float cap) {
   const float inv = 1.0f / cap;
   for (float& v : x) v = cap * std::tanh(v * inv);
@@ -187,6 +197,7 @@ constexpr CpuKernels kTable = {
     .pack = nullptr,
     .dot_f16_rows = nullptr,  // callers loop over dot_f16 / axpy_f16
     .axpy_f16_rows = nullptr,
+    .argmax = argmax,
     .exp_sum = exp_sum,
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/f16.h"
 #include "kernels/cpu/tables.h"

@@ -1,5 +1,7 @@
-// See attn_rows.h. Scores take 4 rows at a time (4 independent FMA chains, their horizontal sums together);
-// values keep up to 128 columns of the output in registers while every row of the run passes.
+// See attn_rows.h. Scores take 4 rows at a time for up to 4 query heads (16 independent FMA chains, each
+// head's 4 horizontal sums together); values keep 64 columns of up to 4 heads' outputs in registers while
+// every row of the run passes. Each score is one FMA chain over the columns and each output one FMA chain
+// over the rows, whatever the grouping: a head gets the same bits alone or with its group.
 #include "kernels/cpu/avx512/attn_rows.h"
 
 #include <immintrin.h>
@@ -31,63 +33,127 @@ inline __m128 sum4(__m512 s0, __m512 s1, __m512 s2, __m512 s3) {
   return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), w));
 }
 
-}  // namespace
-
-void dot_f16_rows(std::span<const float> a, const f16* rows, size_t stride, size_t n, float* out) {
-  const size_t d = a.size(), full = d / 16 * 16;
+// Heads [0, G) of the group against rows [0, n): s[h][r] runs over the columns in order, then 4 rows' sums
+// reduce together (sum4 keeps each register's order, so a lone row reduces the same way).
+template <int G>
+void dot_heads(const float* a, size_t d, const f16* rows, size_t stride, size_t n, float* out, size_t os) {
+  const size_t full = d / 16 * 16;
   const __mmask16 tm = __mmask16((1u << (d % 16)) - 1);
   size_t j = 0;
   for (; j + 4 <= n; j += 4) {
     const f16* r0 = rows + j * stride;
     const f16 *r1 = r0 + stride, *r2 = r1 + stride, *r3 = r2 + stride;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    __m512 s[G][4];
+    for (int h = 0; h < G; ++h) s[h][0] = s[h][1] = s[h][2] = s[h][3] = _mm512_setzero_ps();
     size_t i = 0;
     for (; i < full; i += 16) {
-      const __m512 av = _mm512_loadu_ps(a.data() + i);
-      s0 = _mm512_fmadd_ps(ld16(r0 + i), av, s0);
-      s1 = _mm512_fmadd_ps(ld16(r1 + i), av, s1);
-      s2 = _mm512_fmadd_ps(ld16(r2 + i), av, s2);
-      s3 = _mm512_fmadd_ps(ld16(r3 + i), av, s3);
+      const __m512 k0 = ld16(r0 + i), k1 = ld16(r1 + i), k2 = ld16(r2 + i), k3 = ld16(r3 + i);
+      for (int h = 0; h < G; ++h) {
+        const __m512 av = _mm512_loadu_ps(a + size_t(h) * d + i);
+        s[h][0] = _mm512_fmadd_ps(k0, av, s[h][0]);
+        s[h][1] = _mm512_fmadd_ps(k1, av, s[h][1]);
+        s[h][2] = _mm512_fmadd_ps(k2, av, s[h][2]);
+        s[h][3] = _mm512_fmadd_ps(k3, av, s[h][3]);
+      }
     }
     if (tm) {
-      const __m512 av = _mm512_maskz_loadu_ps(tm, a.data() + i);
-      s0 = _mm512_fmadd_ps(ld16(r0 + i, tm), av, s0);
-      s1 = _mm512_fmadd_ps(ld16(r1 + i, tm), av, s1);
-      s2 = _mm512_fmadd_ps(ld16(r2 + i, tm), av, s2);
-      s3 = _mm512_fmadd_ps(ld16(r3 + i, tm), av, s3);
+      const __m512 k0 = ld16(r0 + i, tm), k1 = ld16(r1 + i, tm), k2 = ld16(r2 + i, tm), k3 = ld16(r3 + i, tm);
+      for (int h = 0; h < G; ++h) {
+        const __m512 av = _mm512_maskz_loadu_ps(tm, a + size_t(h) * d + i);
+        s[h][0] = _mm512_fmadd_ps(k0, av, s[h][0]);
+        s[h][1] = _mm512_fmadd_ps(k1, av, s[h][1]);
+        s[h][2] = _mm512_fmadd_ps(k2, av, s[h][2]);
+        s[h][3] = _mm512_fmadd_ps(k3, av, s[h][3]);
+      }
     }
-    _mm_storeu_ps(out + j, sum4(s0, s1, s2, s3));
+    for (int h = 0; h < G; ++h) _mm_storeu_ps(out + size_t(h) * os + j, sum4(s[h][0], s[h][1], s[h][2], s[h][3]));
   }
   for (; j < n; ++j) {
     const f16* r = rows + j * stride;
-    __m512 s = _mm512_setzero_ps();
+    __m512 s[G];
+    for (int h = 0; h < G; ++h) s[h] = _mm512_setzero_ps();
     size_t i = 0;
-    for (; i < full; i += 16) s = _mm512_fmadd_ps(ld16(r + i), _mm512_loadu_ps(a.data() + i), s);
-    if (tm) s = _mm512_fmadd_ps(ld16(r + i, tm), _mm512_maskz_loadu_ps(tm, a.data() + i), s);
+    for (; i < full; i += 16) {
+      const __m512 kv = ld16(r + i);
+      for (int h = 0; h < G; ++h) s[h] = _mm512_fmadd_ps(kv, _mm512_loadu_ps(a + size_t(h) * d + i), s[h]);
+    }
+    if (tm) {
+      const __m512 kv = ld16(r + i, tm);
+      for (int h = 0; h < G; ++h) s[h] = _mm512_fmadd_ps(kv, _mm512_maskz_loadu_ps(tm, a + size_t(h) * d + i), s[h]);
+    }
     const __m512 z = _mm512_setzero_ps();
-    out[j] = _mm_cvtss_f32(sum4(s, z, z, z));  // the same summation order as inside a group of 4
+    for (int h = 0; h < G; ++h) out[size_t(h) * os + j] = _mm_cvtss_f32(sum4(s[h], z, z, z));
   }
 }
 
-void axpy_f16_rows(std::span<const float> p, const f16* rows, size_t stride, std::span<float> y) {
-  // Up to 8 column blocks of 16 per pass, rows in order: each output is one FMA chain over the rows, the
-  // same arithmetic as one axpy per row (so splitting a run changes nothing).
-  const size_t n = p.size(), d = y.size();
-  for (size_t i0 = 0; i0 < d; i0 += 128) {
-    const int nc = int(std::min<size_t>(8, (d - i0 + 15) / 16));
-    __m512 s[8];
-    __mmask16 m[8];
-    for (int c = 0; c < nc; ++c) {
+// Heads [0, G) of the group: y[h] += sum over rows of p[h][j] * row j, 64 columns per pass (masked past d),
+// rows in order in every pass.
+template <int G>
+void axpy_heads(const float* p, size_t ps, size_t n, const f16* rows, size_t stride, float* y, size_t d) {
+  for (size_t i0 = 0; i0 < d; i0 += 64) {
+    __mmask16 m[4];
+    __m512 s[G][4];
+    for (int c = 0; c < 4; ++c) {
       const size_t i = i0 + 16 * size_t(c);
-      m[c] = d - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (d - i)) - 1);
-      s[c] = _mm512_maskz_loadu_ps(m[c], y.data() + i);
+      m[c] = i >= d ? __mmask16(0) : d - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (d - i)) - 1);
+      for (int h = 0; h < G; ++h) s[h][c] = _mm512_maskz_loadu_ps(m[c], y + size_t(h) * d + i);
     }
     for (size_t j = 0; j < n; ++j) {
-      const __m512 pj = _mm512_set1_ps(p[j]);
       const f16* r = rows + j * stride + i0;
-      for (int c = 0; c < nc; ++c) s[c] = _mm512_fmadd_ps(ld16(r + 16 * c, m[c]), pj, s[c]);
+      const __m512 v0 = ld16(r, m[0]), v1 = ld16(r + 16, m[1]), v2 = ld16(r + 32, m[2]), v3 = ld16(r + 48, m[3]);
+      for (int h = 0; h < G; ++h) {
+        const __m512 pj = _mm512_set1_ps(p[size_t(h) * ps + j]);
+        s[h][0] = _mm512_fmadd_ps(v0, pj, s[h][0]);
+        s[h][1] = _mm512_fmadd_ps(v1, pj, s[h][1]);
+        s[h][2] = _mm512_fmadd_ps(v2, pj, s[h][2]);
+        s[h][3] = _mm512_fmadd_ps(v3, pj, s[h][3]);
+      }
     }
-    for (int c = 0; c < nc; ++c) _mm512_mask_storeu_ps(y.data() + i0 + 16 * size_t(c), m[c], s[c]);
+    for (int c = 0; c < 4; ++c) {
+      for (int h = 0; h < G; ++h) _mm512_mask_storeu_ps(y + size_t(h) * d + i0 + 16 * size_t(c), m[c], s[h][c]);
+    }
+  }
+}
+
+}  // namespace
+
+void to_f16(std::span<const float> x, f16* y) {
+  constexpr int kRound = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const size_t n = x.size();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + i), _mm512_cvtps_ph(_mm512_loadu_ps(x.data() + i), kRound));
+  if (i < n) {
+    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    _mm256_mask_storeu_epi16(y + i, m, _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, x.data() + i), kRound));
+  }
+}
+
+void dot_f16_rows(const float* a, size_t g, size_t d, const f16* rows, size_t stride, size_t n, float* out,
+                  size_t out_stride) {
+  for (size_t h = 0; h < g; h += 4) {
+    const float* ah = a + h * d;
+    float* oh = out + h * out_stride;
+    switch (std::min<size_t>(4, g - h)) {
+      case 1: dot_heads<1>(ah, d, rows, stride, n, oh, out_stride); break;
+      case 2: dot_heads<2>(ah, d, rows, stride, n, oh, out_stride); break;
+      case 3: dot_heads<3>(ah, d, rows, stride, n, oh, out_stride); break;
+      default: dot_heads<4>(ah, d, rows, stride, n, oh, out_stride); break;
+    }
+  }
+}
+
+void axpy_f16_rows(const float* p, size_t g, size_t p_stride, size_t n, const f16* rows, size_t stride, float* y,
+                   size_t d) {
+  for (size_t h = 0; h < g; h += 4) {
+    const float* ph = p + h * p_stride;
+    float* yh = y + h * d;
+    switch (std::min<size_t>(4, g - h)) {
+      case 1: axpy_heads<1>(ph, p_stride, n, rows, stride, yh, d); break;
+      case 2: axpy_heads<2>(ph, p_stride, n, rows, stride, yh, d); break;
+      case 3: axpy_heads<3>(ph, p_stride, n, rows, stride, yh, d); break;
+      default: axpy_heads<4>(ph, p_stride, n, rows, stride, yh, d); break;
+    }
   }
 }
 

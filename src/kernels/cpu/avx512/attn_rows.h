@@ -1,5 +1,6 @@
 // Decode attention over runs of f16 cache rows on 512-bit registers (CpuKernels::dot_f16_rows and
-// axpy_f16_rows): one call per run of positions instead of one per position.
+// axpy_f16_rows): one call per run of positions and per group of query heads that share a kv head, so each
+// cache row is loaded and widened once for the whole group.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +10,11 @@
 
 namespace slm::kernels::cpu::avx512 {
 
-void dot_f16_rows(std::span<const float> a, const f16* rows, size_t stride, size_t n, float* out);
-void axpy_f16_rows(std::span<const float> p, const f16* rows, size_t stride, std::span<float> y);
+// x rounded to f16 (nearest, ties to even; the cache's row store), bit for bit reference::to_f16.
+void to_f16(std::span<const float> x, f16* y);
+void dot_f16_rows(const float* a, size_t g, size_t d, const f16* rows, size_t stride, size_t n, float* out,
+                  size_t out_stride);
+void axpy_f16_rows(const float* p, size_t g, size_t p_stride, size_t n, const f16* rows, size_t stride, float* y,
+                   size_t d);
 
 }  // namespace slm::kernels::cpu::avx512

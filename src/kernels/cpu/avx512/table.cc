@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/f16.h"
 #include "kernels/cpu/avx512/attn_rows.h"
@@ -37,6 +38,7 @@ CpuKernels make_table_512() {
   k.matmul_rows = matmul_rows_512;
   k.can_pack = packed_supports;
   k.pack = pack;
+  k.to_f16 = to_f16;
   k.dot_f16_rows = dot_f16_rows;
   k.axpy_f16_rows = axpy_f16_rows;
   return k;

@@ -265,6 +265,45 @@ float exp_sum(std::span<float> x, float shift) {
   return sum;
 }
 
+// Four chains of 8 lanes, each lane keeping its first largest value and where; then the lowest index among
+// the lanes' equal maxima, then the tail.
+int64_t argmax(std::span<const float> x) {
+  const size_t n = x.size();
+  __m256 best[4];
+  __m256i at[4];
+  for (int c = 0; c < 4; ++c) {
+    best[c] = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+    at[c] = _mm256_setzero_si256();
+  }
+  __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  size_t i = 0;
+  for (; i + 32 <= n && i + 32 < size_t(INT32_MAX); i += 32) {
+    for (int c = 0; c < 4; ++c) {
+      const __m256 v = _mm256_loadu_ps(x.data() + i + 8 * size_t(c));
+      const __m256 gt = _mm256_cmp_ps(v, best[c], _CMP_GT_OQ);  // false for NaN
+      best[c] = _mm256_blendv_ps(best[c], v, gt);
+      at[c] = _mm256_blendv_epi8(at[c], _mm256_add_epi32(idx, _mm256_set1_epi32(8 * c)), _mm256_castps_si256(gt));
+    }
+    idx = _mm256_add_epi32(idx, _mm256_set1_epi32(32));
+  }
+  float m = -std::numeric_limits<float>::infinity();
+  int64_t where = 0;
+  for (int c = 0; c < 4; ++c) {
+    alignas(32) float bv[8];
+    alignas(32) int32_t bi[8];
+    _mm256_store_ps(bv, best[c]);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bi), at[c]);
+    for (int l = 0; l < 8; ++l) {
+      if (bv[l] > m || (bv[l] == m && bi[l] < where))
+        m = bv[l], where = bi[l];
+    }
+  }
+  for (; i < n; ++i) {
+    if (x[i] > m) m = x[i], where = int64_t(i);
+  }
+  return where;
+}
+
 // out = gate / (1 + exp(-gate)) * up.
 void silu_mul(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -291,6 +330,7 @@ CpuKernels make_table(Isa isa) {
   k.prepare_act = prepare_act;
   k.matmul_rows = matmul_rows;
   k.exp_sum = exp_sum;
+  k.argmax = argmax;
   k.row_to_f32 = row_to_f32;
   k.silu_mul = silu_mul;
   return k;
