@@ -365,6 +365,26 @@ int32_t Sampler::sample(std::span<const float> logits) {
   return greedy_ ? pick_greedy(work_) : pick_random(work_, rng_);
 }
 
+int32_t Sampler::sample_row(std::span<float> logits) {
+  if (logits.empty() || !greedy_ || chain_.size() != 1 || !std::holds_alternative<LogitBiasStep>(chain_[0]))
+    return sample(logits);
+  // The biased row in place (a NaN stays NaN, which argmax counts as -inf), then every entry put back.
+  const std::vector<LogitBias>& bias = std::get<LogitBiasStep>(chain_[0]).bias;
+  for (const LogitBias& b : bias) {
+    check_logit_bias(b);
+    if (size_t(b.id) >= logits.size())
+      fail("[sampling] logit bias for token {}: out of range (vocabulary of {})", b.id, logits.size());
+  }
+  saved_.clear();
+  for (const LogitBias& b : bias) {
+    saved_.push_back(logits[size_t(b.id)]);
+    logits[size_t(b.id)] += b.bias;
+  }
+  const int64_t id = kernels::cpu_kernels().argmax(logits);
+  for (size_t i = bias.size(); i-- > 0;) logits[size_t(bias[i].id)] = saved_[i];  // reverse: repeated ids too
+  return int32_t(id);
+}
+
 Sampled Sampler::sample_with_logprobs(std::span<const float> logits, int n_top) {
   Sampled s;
   s.id = sample(logits);

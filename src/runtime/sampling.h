@@ -133,6 +133,9 @@ class Sampler {
 
   // Picks the next id from one row of logits (n_vocab floats). Does not accept it.
   int32_t sample(std::span<const float> logits);
+  // The same pick from a row the sampler may use as scratch; the row is left as it was. Saves copying the
+  // row for a greedy pick with a logit bias (the server samples its own logits buffer this way).
+  int32_t sample_row(std::span<float> logits);
   // The same pick plus log-probabilities (n_top alternatives).
   Sampled sample_with_logprobs(std::span<const float> logits, int n_top);
   // Records a token (prompt or generated) for the penalties.
@@ -148,6 +151,7 @@ class Sampler {
   std::vector<SamplerStep> chain_;
   Candidates work_;            // reused between calls: no allocation per token
   std::vector<float> biased_;  // greedy with only a logit bias: the biased row (no candidate list)
+  std::vector<float> saved_;   // sample_row: the biased entries' own values
   bool greedy_;
   uint64_t seed_;
   TokenHistory history_;

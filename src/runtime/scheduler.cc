@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
 
 namespace slm::runtime {
 
@@ -324,14 +325,33 @@ bool Scheduler::step() {
       if (s) cache_blocks(*s);
     }
   }
-  for (size_t r = 0; r < ordered.size(); ++r) take(*ordered[r], std::span(logits_).subspan(r * n_vocab, n_vocab));
+  // Sampling reads a whole vocabulary row per sequence: the rows go over the pool, then the ids are taken in
+  // order (streams, stop conditions, stats) on this thread.
+  std::vector<Sampled> picked(ordered.size());
+  std::vector<int64_t> pick_ns(ordered.size(), 0);
+  std::vector<std::string> pick_error(ordered.size());
+  global_pool().for_range(int64_t(ordered.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const size_t i = size_t(r);
+      try {
+        picked[i] = pick(*ordered[i], std::span(logits_).subspan(i * n_vocab, n_vocab), pick_ns[i]);
+      } catch (const Error& err) {
+        pick_error[i] = err.what();
+      }
+    }
+  });
+  for (size_t r = 0; r < ordered.size(); ++r) {
+    if (!pick_error[r].empty()) {
+      finish(*ordered[r], FinishReason::cancelled, false, pick_error[r]);
+    } else {
+      take(*ordered[r], std::move(picked[r]), pick_ns[r]);
+    }
+  }
   stats_.step_ns += ns_since(now);
   return true;
 }
 
-// Samples one id for the sequence, streams its text, and ends the sequence when a stop condition holds.
-void Scheduler::take(Seq& s, std::span<const float> row) {
-  std::span<float> logits(const_cast<float*>(row.data()), row.size());  // our own buffer
+Sampled Scheduler::pick(Seq& s, std::span<float> logits, int64_t& ns) {
   const SeqRequest& r = s.req;
   const auto t0 = Clock::now();
   if (s.cons) s.cons->mask_logits(logits);
@@ -339,15 +359,22 @@ void Scheduler::take(Seq& s, std::span<const float> row) {
   if (r.n_logprobs >= 0) {
     sampled = s.sampler.sample_with_logprobs(logits, r.n_logprobs);
   } else {
-    sampled.id = s.sampler.sample(logits);
+    sampled.id = s.sampler.sample_row(logits);
   }
+  if (s.cons) ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+  return sampled;
+}
+
+void Scheduler::take(Seq& s, Sampled sampled, int64_t ns) {
+  const SeqRequest& r = s.req;
+  const auto t0 = Clock::now();
   const int32_t id = sampled.id;
   bool cons_done = false;
   if (s.cons) {
     s.cons->advance(id);
     cons_done = s.cons->done();
     ++stats_.constrained_tokens;
-    stats_.constraint_ns += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    stats_.constraint_ns += ns + std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
   }
   s.sampler.accept(id);
   ++s.n_gen;

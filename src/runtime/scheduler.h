@@ -129,7 +129,11 @@ class Scheduler {
   void cache_blocks(Seq& s);
   bool step();
   void finish(Seq& s, FinishReason why, bool timed_out = false, std::string error = {});
-  void take(Seq& s, std::span<const float> logits);
+  // A sequence's next id from its logits row (constraint mask, then sampling; the row is scratch). Touches
+  // only that sequence: the rows of one step are picked in parallel.
+  Sampled pick(Seq& s, std::span<float> logits, int64_t& ns);
+  // Accepts the picked id: streams its text and ends the sequence when a stop condition holds.
+  void take(Seq& s, Sampled sampled, int64_t ns);
   void update_gauges();
 
   const model::Model& model_;

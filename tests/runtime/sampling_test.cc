@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -207,10 +208,24 @@ TEST(LogitBias, GreedyDirectArgmaxEqualsTheCandidateList) {
                                          {int32_t((trial * 13) % 64), -0.5f}};
     Sampler direct({LogitBiasStep{bias}}, true, 0, 1);
     Sampler listed({LogitBiasStep{bias}, TopKStep{0}}, true, 0, 1);
-    EXPECT_EQ(direct.sample(row), listed.sample(row)) << "trial " << trial;
+    const int32_t want = listed.sample(row);
+    EXPECT_EQ(direct.sample(row), want) << "trial " << trial;
+    // in place on the row: the same pick, and the row left bit for bit as it was
+    std::vector<float> scratch = row;
+    EXPECT_EQ(direct.sample_row(scratch), want) << "trial " << trial;
+    EXPECT_EQ(0, std::memcmp(scratch.data(), row.data(), row.size() * sizeof(float))) << "trial " << trial;
   }
-  Sampler bad({LogitBiasStep{{{64, 1.0f}}}}, true, 0, 1);
+  Sampler bad({LogitBiasStep{{{3, 2.0f}, {64, 1.0f}}}}, true, 0, 1);
   EXPECT_THROW(bad.sample(std::vector<float>(64, 0.0f)), Error);
+  std::vector<float> zeros(64, 0.0f);
+  EXPECT_THROW(bad.sample_row(zeros), Error);
+  EXPECT_EQ(zeros, std::vector<float>(64, 0.0f)) << "a refused bias must leave the row as it was";
+  // the same id twice: both biases apply, and the row comes back
+  Sampler twice({LogitBiasStep{{{5, 1.0f}, {5, 1.5f}}}}, true, 0, 1);
+  std::vector<float> r(64, 0.0f);
+  r[9] = 2.0f;
+  EXPECT_EQ(twice.sample_row(r), 5);
+  EXPECT_EQ(r[5], 0.0f);
 }
 
 TEST(Random, FrequenciesFollowTheProbabilities) {

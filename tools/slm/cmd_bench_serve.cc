@@ -27,6 +27,7 @@ struct BenchServeFlags {
   std::vector<int> concurrency = {1, 4, 16, 64};
   int n_prompt = 64, n_gen = 64, max_seqs = 0, max_queue = 0, step_tokens = 512;
   int shared_prefix = 0;  // leading prompt tokens every request shares (a task's instructions)
+  int requests = 4;       // per client, one after another: the level runs at its concurrency, not a burst
 };
 
 struct ClientResult {
@@ -86,8 +87,8 @@ ClientResult stream_one(int port, const json& body) {
   return r;
 }
 
-json request_body(const BenchServeFlags& f, const serve::Engine& e, int client, bool constrained) {
-  Rng rng(uint64_t(1000 + client));
+json request_body(const BenchServeFlags& f, const serve::Engine& e, int request, bool constrained) {
+  Rng rng(uint64_t(1000 + request));
   const int n_vocab = e.tokenizer().n_vocab();
   json prompt = json::array();
   Rng common(999);  // the shared prefix: the same ids for every client
@@ -115,14 +116,20 @@ struct Level {
   std::string why;
 };
 
-Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, bool constrained) {
-  std::vector<ClientResult> res(static_cast<size_t>(n));
+// n clients, each sending `requests` streaming requests one after another (distinct prompts).
+Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, int requests, bool constrained) {
+  std::vector<ClientResult> res(static_cast<size_t>(n * requests));
   std::vector<std::thread> threads;
   const runtime::SchedulerStats& st = e.scheduler().stats();
   const int64_t steps0 = st.steps, rows0 = st.step_rows, step0 = st.step_ns, fwd0 = st.forward_ns;
   const auto t0 = Clock::now();
   for (int i = 0; i < n; ++i)
-    threads.emplace_back([&, i] { res[size_t(i)] = stream_one(port, request_body(f, e, i, constrained)); });
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < requests; ++k) {
+        const int id = i * requests + k;
+        res[size_t(id)] = stream_one(port, request_body(f, e, id, constrained));
+      }
+    });
   for (std::thread& t : threads) t.join();
   const double wall = ms(Clock::now() - t0) / 1000.0;
   Level l;
@@ -191,15 +198,16 @@ void bench(const BenchServeFlags& f) {
   const std::string name = f.model.substr(f.model.find_last_of('/') + 1);
   double load[3] = {0, 0, 0};
   getloadavg(load, 3);  // the machine may be shared: the figures mean little without it
-  std::printf("model %s, prompt %d, gen %d, max-seqs %d, %u cores, load average %.1f\n", name.c_str(), f.n_prompt,
-              f.n_gen, eo.scheduler.max_seqs, std::thread::hardware_concurrency(), load[0]);
+  std::printf("model %s, prompt %d, gen %d, %d requests per client, max-seqs %d, %u cores, load average %.1f\n",
+              name.c_str(), f.n_prompt, f.n_gen, f.requests, eo.scheduler.max_seqs, std::thread::hardware_concurrency(),
+              load[0]);
   std::printf("%11s %14s %10s %10s %10s %10s %8s\n", "concurrency", "gen tok/s", "TTFT p50", "TTFT p99", "ITL p50",
               "ITL p99", "speedup");
-  run_level(f, engine, port, 1, false);  // warm-up
+  run_level(f, engine, port, 1, 1, false);  // warm-up
   double base = 0;
   std::vector<std::string> steps;  // where each level's wall time went
   for (int c : f.concurrency) {
-    const Level l = run_level(f, engine, port, c, false);
+    const Level l = run_level(f, engine, port, c, f.requests, false);
     if (c == f.concurrency.front()) base = l.tps / c;
     std::string note;
     if (l.rejected) note += fmt::format(" ({} rejected with 429)", l.rejected);
@@ -234,7 +242,7 @@ void bench(const BenchServeFlags& f) {
   // Structured output: the constraint's share of each token (mask + advance), json_object, one stream.
   const runtime::SchedulerStats& st = engine.scheduler().stats();
   const int64_t n0 = st.constrained_tokens, ns0 = st.constraint_ns;
-  const Level lc = run_level(f, engine, port, 1, true);
+  const Level lc = run_level(f, engine, port, 1, 1, true);
   const int64_t n1 = st.constrained_tokens - n0, ns1 = st.constraint_ns - ns0;
   std::printf("json_object, 1 stream: %.1f tok/s, constraint %.1f us/token over %lld tokens (ITL p50 %.2fms)\n",
               lc.tps, n1 > 0 ? double(ns1) / double(n1) / 1000.0 : 0.0, static_cast<long long>(n1), lc.itl50);
@@ -253,6 +261,8 @@ void register_bench_serve(CLI::App& app) {
   cmd->add_option("--shared-prefix", f->shared_prefix,
                   "leading prompt tokens all requests share (turns the prefix cache on)");
   cmd->add_option("--gen", f->n_gen, "generated tokens per request");
+  cmd->add_option("--requests", f->requests, "requests each client sends one after another (1: a single burst)")
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("--max-seqs", f->max_seqs, "scheduler slots (0 = the highest concurrency)");
   cmd->add_option("--step-tokens", f->step_tokens, "rows per batched step");
   cmd->add_option("--max-queue", f->max_queue, "scheduler queue (0 = max(64, the highest concurrency))");
