@@ -90,7 +90,8 @@ void BM_DecodeAttention(benchmark::State& st) {
     st.SkipWithError("table not available");
     return;
   }
-  const size_t g = size_t(st.range(0)), n = size_t(st.range(2)), caches = size_t(st.range(3)), d = 64, stride = 192;
+  const size_t g = size_t(st.range(0)), n = size_t(st.range(2)), caches = getenv("CACHES") ? size_t(atoi(getenv("CACHES"))) : size_t(st.range(3)), d = 64;
+  const size_t stride = getenv("STRIDE") ? size_t(atoi(getenv("STRIDE"))) : 192;
   Rng rng(5);
   const std::vector<float> raw = rng.normal(n * stride * caches);
   std::vector<f16> kc(raw.size()), vc(raw.size());

@@ -33,12 +33,12 @@ void product(const kernels::CpuKernels& k, const float* w, int64_t rows, int64_t
 }
 
 // Head kh's slice of a cached row as floats.
-void load_head(const kernels::CpuKernels& k, KvType t, const void* row, size_t off, size_t hd, float* dst) {
+void load_head(const kernels::CpuKernels& k, KvType t, const void* row, size_t hd, float* dst) {
   if (t == KvType::f16) {
-    const kernels::MatView v{DType::F16, static_cast<const uint8_t*>(row) + off * 2, 1, int64_t(hd), hd * 2};
+    const kernels::MatView v{DType::F16, static_cast<const uint8_t*>(row), 1, int64_t(hd), hd * 2};
     k.row_to_f32(v, 0, std::span<float>(dst, hd));
   } else {
-    std::copy_n(static_cast<const float*>(row) + off, hd, dst);
+    std::copy_n(static_cast<const float*>(row), hd, dst);
   }
 }
 
@@ -68,7 +68,7 @@ float online_softmax_row(const kernels::CpuKernels& k, const ModelConfig& cfg, f
 void run_task(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, const Batch& batch,
               std::span<const float> q, std::span<float> att, const Task& task, Buffers& b) {
   const int group = cfg.n_head / cfg.n_head_kv;
-  const size_t hd = size_t(cfg.head_dim), qd = size_t(cfg.q_dim()), off = size_t(task.kh) * hd;
+  const size_t hd = size_t(cfg.head_dim), qd = size_t(cfg.q_dim());
   const int nr = task.r1 - task.r0, nq = nr * group;  // query i: row r0 + i / group, head kh * group + i % group
   const bool slides = cfg.layer_slides(layer);
   auto lo_of = [&](int r) { return slides ? std::max(0, batch.positions[size_t(r)] - cfg.sliding_window + 1) : 0; };
@@ -85,7 +85,7 @@ void run_task(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv,
   for (int j0 = lo; j0 <= hi; j0 += kKeyTile) {
     const int tk = std::min(kKeyTile, hi - j0 + 1);
     for (int j = 0; j < tk; ++j)
-      load_head(k, kv.type(), kv.k_row(layer, task.seq, j0 + j), off, hd, &b.kt[size_t(j) * hd]);
+      load_head(k, kv.type(), kv.k_head(layer, task.seq, j0 + j, task.kh), hd, &b.kt[size_t(j) * hd]);
     product(k, b.kt.data(), tk, int64_t(hd), b.q.data(), nq, b.s.data());  // s: (nq, tk)
     for (int i = 0; i < nq; ++i) {
       const int r = task.r0 + i / group;
@@ -96,7 +96,7 @@ void run_task(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv,
     // V tile transposed: vt (hd, tk), so that o += p @ V is one more product.
     float* row = b.otmp.data();  // a free head-sized buffer before otmp is written
     for (int j = 0; j < tk; ++j) {
-      load_head(k, kv.type(), kv.v_row(layer, task.seq, j0 + j), off, hd, row);
+      load_head(k, kv.type(), kv.v_head(layer, task.seq, j0 + j, task.kh), hd, row);
       for (size_t d = 0; d < hd; ++d) b.vt[d * size_t(tk) + size_t(j)] = row[d];
     }
     product(k, b.vt.data(), int64_t(hd), tk, b.s.data(), nq, b.otmp.data());  // otmp: (nq, hd)

@@ -15,7 +15,7 @@ constexpr size_t kTiledAttentionMinRows = 16;
 bool use_tiled_attention(const Batch& batch);
 
 // att: (n, q_dim) = softmax(q K^T * scale [softcap] [causal, sliding window]) V for every batch row, reading
-// keys and values of positions lo..pos of the row's sequence through kv.k_row / kv.v_row (already written
+// keys and values of positions lo..pos of the row's sequence through kv.k_head / kv.v_head (already written
 // for this batch). Rows of one sequence and the query heads of one KV head are handled together: a tile of
 // up to 32 rows x group queries meets tiles of 128 keys as two small matrix products (the table's
 // matmul_rows, F32), with a running max and sum per query, so each key tile is read once per row tile.

@@ -85,23 +85,23 @@ void store_row(const kernels::CpuKernels& k, KvType t, std::span<const float> sr
 // out (g rows of head_dim) = softmax(q.K^T * scale) V per head. scores: g rows `cap` apart.
 void attend_group(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, int seq, int lo,
                   int hi, int kv_head, size_t g, const float* q, float* scores, size_t cap, float* out) {
-  const size_t hd = size_t(cfg.head_dim), off = size_t(kv_head) * hd, len = size_t(hi - lo + 1);
+  const size_t hd = size_t(cfg.head_dim), len = size_t(hi - lo + 1);
   const bool half = kv.type() == KvType::f16;
-  const size_t stride = size_t(kv.kv_dim());
+  const size_t stride = hd;  // a head's positions follow each other within a run
   // Runs of positions whose rows are adjacent in the cache (a paged block, or the whole contiguous cache).
   for (int j = lo; j <= hi;) {
     const int run = std::min(hi - j + 1, kv.contiguous_rows(j));
-    const void* kr = kv.k_row(layer, seq, j);
+    const void* kr = kv.k_head(layer, seq, j, kv_head);
     float* out_j = scores + (j - lo);
     if (half && k.dot_f16_rows) {
-      k.dot_f16_rows(q, g, hd, static_cast<const f16*>(kr) + off, stride, size_t(run), out_j, cap);
+      k.dot_f16_rows(q, g, hd, static_cast<const f16*>(kr), stride, size_t(run), out_j, cap);
     } else {
       for (size_t h = 0; h < g; ++h) {
         const std::span<const float> qh(q + h * hd, hd);
         for (int i = 0; i < run; ++i)
           out_j[h * cap + size_t(i)] =
-              half ? k.dot_f16(qh, static_cast<const f16*>(kr) + size_t(i) * stride + off)
-                   : k.dot(qh, std::span<const float>(static_cast<const float*>(kr) + size_t(i) * stride + off, hd));
+              half ? k.dot_f16(qh, static_cast<const f16*>(kr) + size_t(i) * stride)
+                   : k.dot(qh, std::span<const float>(static_cast<const float*>(kr) + size_t(i) * stride, hd));
       }
     }
     j += run;
@@ -117,19 +117,19 @@ void attend_group(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache&
   std::fill(out, out + g * hd, 0.0f);
   for (int j = lo; j <= hi;) {
     const int run = std::min(hi - j + 1, kv.contiguous_rows(j));
-    const void* vr = kv.v_row(layer, seq, j);
+    const void* vr = kv.v_head(layer, seq, j, kv_head);
     const float* p = scores + (j - lo);
     if (half && k.axpy_f16_rows) {
-      k.axpy_f16_rows(p, g, cap, size_t(run), static_cast<const f16*>(vr) + off, stride, out, hd);
+      k.axpy_f16_rows(p, g, cap, size_t(run), static_cast<const f16*>(vr), stride, out, hd);
     } else {
       for (size_t h = 0; h < g; ++h) {
         const std::span<float> oh(out + h * hd, hd);
         for (int i = 0; i < run; ++i) {
           const float pi = p[h * cap + size_t(i)];
           if (half) {
-            k.axpy_f16(pi, static_cast<const f16*>(vr) + size_t(i) * stride + off, oh);
+            k.axpy_f16(pi, static_cast<const f16*>(vr) + size_t(i) * stride, oh);
           } else {
-            k.axpy(pi, std::span<const float>(static_cast<const float*>(vr) + size_t(i) * stride + off, hd), oh);
+            k.axpy(pi, std::span<const float>(static_cast<const float*>(vr) + size_t(i) * stride, hd), oh);
           }
         }
       }
@@ -165,8 +165,11 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
     for (int h = 0; h < cfg.n_head_kv; ++h)
       rope_apply(cfg, rt, r, std::span(s.k).subspan(r * kvd + h * hd, hd));
     const int seq = batch.seq_ids[r], pos = batch.positions[r];
-    store_row(k, kv.type(), std::span(s.k).subspan(r * kvd, kvd), kv.k_row(layer, seq, pos));
-    store_row(k, kv.type(), std::span(s.v).subspan(r * kvd, kvd), kv.v_row(layer, seq, pos));
+    for (int h = 0; h < cfg.n_head_kv; ++h) {
+      const size_t at = r * kvd + size_t(h) * hd;
+      store_row(k, kv.type(), std::span(s.k).subspan(at, hd), kv.k_head(layer, seq, pos, h));
+      store_row(k, kv.type(), std::span(s.v).subspan(at, hd), kv.v_head(layer, seq, pos, h));
+    }
   }
   // Prefill: tiles of rows x keys (attention.h). Otherwise (row, kv head) pairs are independent: split them
   // over the pool, one scores buffer per thread, the query heads of a kv head together (each cache row read

@@ -1,4 +1,4 @@
-// KvCache: K and V rows per (layer, sequence, position), F16 or F32; either one contiguous region per
+// KvCache: K and V head rows per (layer, sequence, kv head, position), F16 or F32; either one contiguous region per
 // sequence or a shared pool of reference-counted blocks with a block table per sequence (paged).
 #include <algorithm>
 #include <cstring>
@@ -21,6 +21,8 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
   n_layer_ = cfg.n_layer;
   n_seq_ = opt.n_seq;
   kv_dim_ = cfg.kv_dim();
+  n_head_kv_ = cfg.n_head_kv;
+  head_dim_ = cfg.head_dim;
   type_ = opt.type;
   block_ = opt.block;
   elem_bytes_ = type_ == KvType::f16 ? 2 : 4;
@@ -53,22 +55,24 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
   }
 }
 
-size_t KvCache::offset(int layer, int seq, int pos) const {
-  SLM_CHECK(layer >= 0 && layer < n_layer_ && seq >= 0 && seq < n_seq_ && pos >= 0 && pos < n_ctx_,
-            "layer {} seq {} pos {}", layer, seq, pos);
-  if (block_ == 0)
-    return ((size_t(layer) * size_t(n_seq_) + size_t(seq)) * size_t(n_ctx_) + size_t(pos)) * size_t(kv_dim_) *
-           elem_bytes_;
+size_t KvCache::offset(int layer, int seq, int pos, int h) const {
+  SLM_CHECK(layer >= 0 && layer < n_layer_ && seq >= 0 && seq < n_seq_ && pos >= 0 && pos < n_ctx_ && h >= 0 &&
+                h < n_head_kv_,
+            "layer {} seq {} pos {} head {}", layer, seq, pos, h);
+  const size_t hd = size_t(head_dim_) * elem_bytes_;
+  if (block_ == 0)  // (layer, seq, head, position)
+    return (((size_t(layer) * size_t(n_seq_) + size_t(seq)) * size_t(n_head_kv_) + size_t(h)) * size_t(n_ctx_) +
+            size_t(pos)) * hd;
   const std::vector<int32_t>& t = table_[size_t(seq)];
   const size_t i = size_t(pos / block_);
   SLM_CHECK(i < t.size(), "seq {} pos {}: no block reserved ({} blocks)", seq, pos, t.size());
-  // block b: (n_layer, block, kv_dim)
-  return ((size_t(t[i]) * size_t(n_layer_) + size_t(layer)) * size_t(block_) + size_t(pos % block_)) *
-         size_t(kv_dim_) * elem_bytes_;
+  // block b: (layer, head, position in block)
+  return (((size_t(t[i]) * size_t(n_layer_) + size_t(layer)) * size_t(n_head_kv_) + size_t(h)) * size_t(block_) +
+          size_t(pos % block_)) * hd;
 }
 
-void* KvCache::k_row(int layer, int seq, int pos) { return k_.data() + offset(layer, seq, pos); }
-void* KvCache::v_row(int layer, int seq, int pos) { return v_.data() + offset(layer, seq, pos); }
+void* KvCache::k_head(int layer, int seq, int pos, int h) { return k_.data() + offset(layer, seq, pos, h); }
+void* KvCache::v_head(int layer, int seq, int pos, int h) { return v_.data() + offset(layer, seq, pos, h); }
 
 int KvCache::seq_len(int seq) const {
   if (seq < 0 || seq >= n_seq_) fail("[model] sequence id {} out of range [0, {})", seq, n_seq_);

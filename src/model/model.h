@@ -50,10 +50,13 @@ struct KvCacheOptions {
   int n_blocks = 0;    // paged: blocks in the shared pool; 0 = n_seq * ceil(n_ctx / block)
 };
 
-// K and V for every layer and sequence: k(layer, seq, pos) is a (n_head_kv * head_dim) row.
-// Contiguous: n_layer * n_seq * n_ctx * 2 * kv_dim * (2 or 4) bytes, allocated up front.
-// Paged (block > 0): a shared pool of n_blocks blocks, each holding `block` positions of every layer, and
-// a block table per sequence; position p of a sequence lives in block table[p / block]. Blocks are
+// K and V for every layer and sequence: for each kv head a row of head_dim values per position, stored
+// head-major so that one head's positions follow each other (decode attention streams them).
+// Contiguous: (layer, seq, kv head, position, head_dim), n_layer * n_seq * n_ctx * 2 * kv_dim * (2 or 4)
+// bytes allocated up front.
+// Paged (block > 0): a shared pool of n_blocks blocks, each holding `block` positions of every layer as
+// (layer, kv head, position in block, head_dim), and a block table per sequence; position p of a sequence
+// lives in block table[p / block]. Blocks are
 // reference-counted: each table entry holds one reference and an outside owner (a prefix cache) may hold
 // more (retain_block / release_block), so sequences that share a prompt prefix share its blocks. Writes go
 // only to blocks one sequence holds: reserve() copies a shared block before a sequence writes into it.
@@ -69,12 +72,13 @@ class KvCache {
   void clear_all();
   void truncate(int seq, int n);    // keep the first n positions (n <= seq_len), e.g. to rewind a chat
 
-  // Raw row access for the attention block: row of kv_dim values, stored as float or f16.
-  void* k_row(int layer, int seq, int pos);
-  void* v_row(int layer, int seq, int pos);
-  // Positions from pos on whose rows follow each other in memory (kv_dim values apart): to the end of
-  // pos's block when paged, to the end of the context otherwise.
+  // Raw access for the attention block: kv head h's head_dim values at a position, float or f16.
+  void* k_head(int layer, int seq, int pos, int h);
+  void* v_head(int layer, int seq, int pos, int h);
+  // Positions from pos on whose head rows follow each other in memory (head_dim values apart): to the end
+  // of pos's block when paged, to the end of the context otherwise.
   int contiguous_rows(int pos) const { return block_ > 0 ? block_ - pos % block_ : n_ctx_ - pos; }
+  int head_dim() const { return head_dim_; }
   int kv_dim() const { return kv_dim_; }
   int n_layer() const { return n_layer_; }
   void set_seq_len(int seq, int n);  // used by forward after writing positions
@@ -100,11 +104,11 @@ class KvCache {
   void release_block(int b);  // back to the pool when nothing holds it
 
  private:
-  size_t offset(int layer, int seq, int pos) const;
+  size_t offset(int layer, int seq, int pos, int h) const;
   size_t block_bytes() const { return size_t(n_layer_) * size_t(block_) * size_t(kv_dim_) * elem_bytes_; }
   int32_t take_block();
   void check_block(int b) const;
-  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0, block_ = 0;
+  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0, n_head_kv_ = 0, head_dim_ = 0, block_ = 0;
   KvType type_ = KvType::f16;
   size_t elem_bytes_ = 2;
   HugeBuffer k_, v_;  // huge pages: decode reads every row of the context each step

@@ -42,13 +42,12 @@ std::vector<float> direct(const ModelConfig& cfg, KvCache& kv, int layer, const 
     const int pos = b.positions[r], seq = b.seq_ids[r];
     const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
     for (int h = 0; h < cfg.n_head; ++h) {
-      const size_t off = size_t(h / group) * hd;
       std::vector<double> p;
       double mx = -1e300, sum = 0.0;
       for (int j = lo; j <= pos; ++j) {
         double d = 0.0;
         for (size_t i = 0; i < hd; ++i)
-          d += double(q[r * qd + size_t(h) * hd + i]) * cached(kv.type(), kv.k_row(layer, seq, j), off + i);
+          d += double(q[r * qd + size_t(h) * hd + i]) * cached(kv.type(), kv.k_head(layer, seq, j, h / group), i);
         d *= cfg.attn_scale();
         if (cfg.attn_softcap > 0.0f) d = cfg.attn_softcap * std::tanh(d / cfg.attn_softcap);
         p.push_back(d);
@@ -57,7 +56,7 @@ std::vector<float> direct(const ModelConfig& cfg, KvCache& kv, int layer, const 
       for (double& v : p) sum += (v = std::exp(v - mx));
       for (size_t i = 0; i < hd; ++i) {
         double acc = 0.0;
-        for (int j = lo; j <= pos; ++j) acc += p[size_t(j - lo)] * cached(kv.type(), kv.v_row(layer, seq, j), off + i);
+        for (int j = lo; j <= pos; ++j) acc += p[size_t(j - lo)] * cached(kv.type(), kv.v_head(layer, seq, j, h / group), i);
         out[r * qd + size_t(h) * hd + i] = float(acc / sum);
       }
     }
@@ -87,12 +86,14 @@ TEST(AttendTiled, MatchesDirectSoftmaxAttention) {
     for (int layer = 0; layer < 2; ++layer)
       for (int seq = 0; seq < 2; ++seq)
         for (int p = 0; p < (seq == 0 ? 300 : 250); ++p) {
-          const std::vector<float> kr = rng.normal(size_t(cfg.kv_dim())), vr = rng.normal(size_t(cfg.kv_dim()));
-          for (auto [src, dst] : {std::pair{&kr, kv.k_row(layer, seq, p)}, std::pair{&vr, kv.v_row(layer, seq, p)}}) {
-            if (s.type == KvType::f16) {
-              k0.to_f16(*src, static_cast<f16*>(dst));
-            } else {
-              std::copy(src->begin(), src->end(), static_cast<float*>(dst));
+          for (int h = 0; h < cfg.n_head_kv; ++h) {
+            const std::vector<float> kr = rng.normal(size_t(cfg.head_dim)), vr = rng.normal(size_t(cfg.head_dim));
+            for (auto [src, dst] : {std::pair{&kr, kv.k_head(layer, seq, p, h)}, std::pair{&vr, kv.v_head(layer, seq, p, h)}}) {
+              if (s.type == KvType::f16) {
+                k0.to_f16(*src, static_cast<f16*>(dst));
+              } else {
+                std::copy(src->begin(), src->end(), static_cast<float*>(dst));
+              }
             }
           }
         }
