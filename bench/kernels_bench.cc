@@ -2,6 +2,7 @@
 // benchmark models (single thread): the kernel lab behind `slm bench`. Bytes/s counts weight bytes.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/rng.h"
@@ -80,18 +81,19 @@ void args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_MatmulRows)->Apply(args)->Unit(benchmark::kMicrosecond);
 
 // Decode attention of one kv head's query heads over n cache positions (scores, then values), the way the
-// decode step calls it: args g (query heads read together), split (1: one call per head instead), n, and
-// caches (1: the same rows every time, cache-resident; 64: cycling through 64 caches of n rows, as a decode
-// step of many sequences and layers does, from memory). SmolLM2-135M shape: head_dim 64, 3 kv heads (cache
-// rows of 192 values), 3 query heads per kv head.
+// decode step calls it. Args: g (query heads read together), split (1: one call per head instead), n, memory
+// (0: the same rows every time, cache-resident; 1: cycling through 64 MiB of caches, as a decode step over
+// many sequences and layers reads them), stride (values between a head's positions: 64 = the cache's
+// head-major layout; 192 = rows holding all 3 kv heads, the position-major layout it replaced).
+// SmolLM2-135M shape: head_dim 64, 3 kv heads, 3 query heads per kv head.
 void BM_DecodeAttention(benchmark::State& st) {
   const CpuKernels* k = cpu_kernels_for(Isa::avx512);
   if (!k || !k->dot_f16_rows) {
     st.SkipWithError("table not available");
     return;
   }
-  const size_t g = size_t(st.range(0)), n = size_t(st.range(2)), caches = getenv("CACHES") ? size_t(atoi(getenv("CACHES"))) : size_t(st.range(3)), d = 64;
-  const size_t stride = getenv("STRIDE") ? size_t(atoi(getenv("STRIDE"))) : 192;
+  const size_t g = size_t(st.range(0)), n = size_t(st.range(2)), stride = size_t(st.range(4)), d = 64;
+  const size_t caches = st.range(3) ? std::max<size_t>(1, (size_t(64) << 20) / (n * stride * 2 * 2)) : 1;
   Rng rng(5);
   const std::vector<float> raw = rng.normal(n * stride * caches);
   std::vector<f16> kc(raw.size()), vc(raw.size());
@@ -117,7 +119,7 @@ void BM_DecodeAttention(benchmark::State& st) {
   }
   st.counters["rows/s"] = benchmark::Counter(double(n * g) * double(st.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_DecodeAttention)->ArgsProduct({{3}, {0, 1}, {128, 1024}, {1, 512}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeAttention)->ArgsProduct({{3}, {0, 1}, {128, 1024}, {0, 1}, {64, 192}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
