@@ -62,8 +62,10 @@ void rope_apply(const ModelConfig& cfg, const RopeTable& rt, size_t row, std::sp
 
 void rmsnorm_rows(const kernels::CpuKernels& k, std::span<const float> x, std::span<const float> w, float eps,
                   size_t width, std::span<float> y) {
-  for (size_t r = 0; r * width < x.size(); ++r)
-    k.rmsnorm(x.subspan(r * width, width), w, eps, y.subspan(r * width, width));
+  over_rows(x.size() / width, [&](int64_t r0, int64_t r1) {
+    for (size_t r = size_t(r0); r < size_t(r1); ++r)
+      k.rmsnorm(x.subspan(r * width, width), w, eps, y.subspan(r * width, width));
+  });
 }
 
 namespace {
@@ -160,17 +162,19 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
     rmsnorm_rows(k, s.q, L.q_norm, cfg.norm_eps, hd, s.q);
     rmsnorm_rows(k, s.k, L.k_norm, cfg.norm_eps, hd, s.k);
   }
-  for (size_t r = 0; r < n; ++r) {
-    for (int h = 0; h < cfg.n_head; ++h) rope_apply(cfg, rt, r, std::span(s.q).subspan(r * qd + h * hd, hd));
-    for (int h = 0; h < cfg.n_head_kv; ++h)
-      rope_apply(cfg, rt, r, std::span(s.k).subspan(r * kvd + h * hd, hd));
-    const int seq = batch.seq_ids[r], pos = batch.positions[r];
-    for (int h = 0; h < cfg.n_head_kv; ++h) {
-      const size_t at = r * kvd + size_t(h) * hd;
-      store_row(k, kv.type(), std::span(s.k).subspan(at, hd), kv.k_head(layer, seq, pos, h));
-      store_row(k, kv.type(), std::span(s.v).subspan(at, hd), kv.v_head(layer, seq, pos, h));
+  over_rows(n, [&](int64_t r0, int64_t r1) {  // RoPE, then the row's K and V into the cache
+    for (size_t r = size_t(r0); r < size_t(r1); ++r) {
+      for (int h = 0; h < cfg.n_head; ++h) rope_apply(cfg, rt, r, std::span(s.q).subspan(r * qd + h * hd, hd));
+      for (int h = 0; h < cfg.n_head_kv; ++h)
+        rope_apply(cfg, rt, r, std::span(s.k).subspan(r * kvd + h * hd, hd));
+      const int seq = batch.seq_ids[r], pos = batch.positions[r];
+      for (int h = 0; h < cfg.n_head_kv; ++h) {
+        const size_t at = r * kvd + size_t(h) * hd;
+        store_row(k, kv.type(), std::span(s.k).subspan(at, hd), kv.k_head(layer, seq, pos, h));
+        store_row(k, kv.type(), std::span(s.v).subspan(at, hd), kv.v_head(layer, seq, pos, h));
+      }
     }
-  }
+  });
   // Prefill: tiles of rows x keys (attention.h). Otherwise (row, kv head) pairs are independent: split them
   // over the pool, one scores buffer per thread, the query heads of a kv head together (each cache row read
   // once for them); a pair's heads split into parts when there are too few pairs to keep every thread busy
@@ -212,11 +216,17 @@ void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const Layer
   kernels::matmul_parallel_fused(k, gate_up, s.xn, n);
   lora_apply(k, L.lora[kLoraGate], s.xn, n, s.gate);
   lora_apply(k, L.lora[kLoraUp], s.xn, n, s.up);
-  if (cfg.act == Activation::gelu_tanh) {
-    k.gelu_tanh_mul(s.gate, s.up, s.gate);
-  } else {
-    k.silu_mul(s.gate, s.up, s.gate);
-  }
+  const size_t ffn = size_t(cfg.ffn_dim);
+  over_rows(size_t(n), [&](int64_t r0, int64_t r1) {  // row by row: a row's bits do not depend on the batch
+    for (size_t r = size_t(r0); r < size_t(r1); ++r) {
+      const std::span<float> g = std::span(s.gate).subspan(r * ffn, ffn), u = std::span(s.up).subspan(r * ffn, ffn);
+      if (cfg.act == Activation::gelu_tanh) {
+        k.gelu_tanh_mul(g, u, g);
+      } else {
+        k.silu_mul(g, u, g);
+      }
+    }
+  });
   observe_matmul_input(L.w_down, s.gate, n);
   kernels::matmul_parallel(k, L.w_down, s.gate, n, s.o);  // o: (n, dim)
   lora_apply(k, L.lora[kLoraDown], s.gate, n, s.o);

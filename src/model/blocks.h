@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/weights.h"
@@ -44,6 +45,17 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s);
 
 // RMSNorm of each `width`-wide row of x (n rows) into y.
+// fn(r0, r1) over row ranges of [0, n): split over the pool when there are enough rows to pay for the fork
+// (a decode step of many sequences, prefill), inline otherwise. Row-wise work gives the same bits either way.
+template <class F>
+void over_rows(size_t n, F&& fn) {
+  if (n >= 4) {
+    global_pool().for_range(int64_t(n), 1, fn);
+  } else {
+    fn(int64_t(0), int64_t(n));
+  }
+}
+
 void rmsnorm_rows(const kernels::CpuKernels& k, std::span<const float> x, std::span<const float> w, float eps,
                   size_t width, std::span<float> y);
 

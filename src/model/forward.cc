@@ -44,7 +44,11 @@ void validate_batch(const ModelConfig& cfg, const Batch& b, const KvCache& kv, s
 void residual(const kernels::CpuKernels& k, const ModelConfig& cfg, const std::vector<float>& post_norm,
               Scratch& s) {
   if (cfg.post_norms) rmsnorm_rows(k, s.o, post_norm, cfg.norm_eps, size_t(cfg.dim), s.o);
-  k.add(s.o, s.x);
+  const size_t dim = size_t(cfg.dim);
+  over_rows(s.x.size() / dim, [&](int64_t r0, int64_t r1) {
+    const size_t b = size_t(r0) * dim, e = size_t(r1) * dim;
+    k.add(std::span(s.o).subspan(b, e - b), std::span(s.x).subspan(b, e - b));
+  });
 }
 
 }  // namespace
