@@ -195,6 +195,35 @@ TEST(BenchE2E, GenerateReportsOneRowPerBatchSize) {
   }
 }
 
+// The server under concurrent streaming clients on loopback: a row per level with its median round, every
+// request answered (no failure or 429 note), generated tokens accounted for, the steps table and the
+// json_object line.
+TEST(BenchE2E, ServeReportsEveryLevelWithoutFailures) {
+  SLM_REQUIRE_TESTDATA(dir, "models/stories260K");
+  const Output o = run_slm("bench serve -m " + quote((dir / "stories260K.gguf").string()) +
+                           " --concurrency 1,3 --prompt 8 --gen 6 -r 2 --requests 2");
+  ASSERT_EQ(o.rc, 0) << o.err;
+  EXPECT_EQ(o.out.find("failed"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find("rejected"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("2 requests per client"), std::string::npos) << o.out;
+  for (int c : {1, 3}) {  // "  c  tps (min-max)  TTFT ..." and the steps table's "  c  wall  steps ..."
+    const std::string row = "\n" + std::string(10, ' ') + std::to_string(c) + " ";
+    const size_t at = o.out.find(row);
+    ASSERT_NE(at, std::string::npos) << "no row for concurrency " << c << ":\n" << o.out;
+    std::istringstream in(o.out.substr(at));
+    int level = 0;
+    double tps = 0;
+    ASSERT_TRUE(in >> level >> tps) << o.out;
+    EXPECT_EQ(level, c);
+    EXPECT_GT(tps, 0.0) << o.out;
+    EXPECT_NE(o.out.find(row, at + 1), std::string::npos) << "no steps row for concurrency " << c << ":\n" << o.out;
+  }
+  // a warm-up request, then two rounds of 1 x 2 + 3 x 2 requests, 8 prompt tokens each
+  EXPECT_NE(o.out.find("prompt tokens " + std::to_string(8 * (1 + 2 * (1 * 2 + 3 * 2)))), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("json_object, 1 stream"), std::string::npos) << o.out;
+}
+
 TEST(ChatE2E, AnswersTwoLinesReusingTheCacheAndExits) {
   SLM_REQUIRE_TESTDATA(model, "models/synthetic/phi3-f16.gguf");
   const Output o = run_slm("chat -m " + quote(model.string()) + " --temp 0 -n 12 --timings --system 'Be brief.'",

@@ -28,6 +28,7 @@ struct BenchServeFlags {
   int n_prompt = 64, n_gen = 64, max_seqs = 0, max_queue = 0, step_tokens = 512;
   int shared_prefix = 0;  // leading prompt tokens every request shares (a task's instructions)
   int requests = 4;       // per client, one after another: the level runs at its concurrency, not a burst
+  int repeat = 3;         // rounds over all the levels; each level reports its median round
 };
 
 struct ClientResult {
@@ -201,32 +202,51 @@ void bench(const BenchServeFlags& f) {
   std::printf("model %s, prompt %d, gen %d, %d requests per client, max-seqs %d, %u cores, load average %.1f\n",
               name.c_str(), f.n_prompt, f.n_gen, f.requests, eo.scheduler.max_seqs, std::thread::hardware_concurrency(),
               load[0]);
-  std::printf("%11s %14s %10s %10s %10s %10s %8s\n", "concurrency", "gen tok/s", "TTFT p50", "TTFT p99", "ITL p50",
-              "ITL p99", "speedup");
   run_level(f, engine, port, 1, 1, false);  // warm-up
-  double base = 0;
-  std::vector<std::string> steps;  // where each level's wall time went
-  for (int c : f.concurrency) {
-    const Level l = run_level(f, engine, port, c, f.requests, false);
-    if (c == f.concurrency.front()) base = l.tps / c;
-    std::string note;
-    if (l.rejected) note += fmt::format(" ({} rejected with 429)", l.rejected);
-    if (l.failed) note += fmt::format(" ({} failed: {})", l.failed, l.why);
-    std::printf("%11d %14.1f %8.1fms %8.1fms %8.2fms %8.2fms %7.2fx%s\n", c, l.tps, l.ttft50, l.ttft99, l.itl50,
-                l.itl99, base > 0 ? l.tps / base : 0.0, note.c_str());
-    steps.push_back(fmt::format("{:11d} {:8.0f}ms {:6d} {:7.1f} {:9.2f}ms {:9.2f}ms {:9.0f}ms", c, l.wall_ms, l.steps,
-                                l.steps ? double(l.rows) / double(l.steps) : 0.0,
-                                l.steps ? l.step_ms / double(l.steps) : 0.0,
-                                l.steps ? l.forward_ms / double(l.steps) : 0.0, l.wall_ms - l.step_ms));
-    std::fflush(stdout);
+  // Rounds over all the levels in turn, so that a slow spell of a shared machine lands on every level alike;
+  // each level reports its median round (by tokens/s) and the range.
+  std::vector<std::vector<Level>> rounds(f.concurrency.size());
+  for (int r = 0; r < f.repeat; ++r) {
+    for (size_t i = 0; i < f.concurrency.size(); ++i) {
+      rounds[i].push_back(run_level(f, engine, port, f.concurrency[i], f.requests, false));
+      const Level& l = rounds[i].back();
+      std::fprintf(stderr, "round %d, concurrency %d: %.1f tok/s\n", r + 1, f.concurrency[i], l.tps);
+    }
   }
+  std::printf("%11s %24s %10s %10s %10s %10s %8s\n", "concurrency", "gen tok/s (min-max)", "TTFT p50", "TTFT p99",
+              "ITL p50", "ITL p99", "speedup");
+  std::vector<Level> median(f.concurrency.size());
+  for (size_t i = 0; i < f.concurrency.size(); ++i) {
+    std::vector<Level> v = rounds[i];
+    std::sort(v.begin(), v.end(), [](const Level& a, const Level& b) { return a.tps < b.tps; });
+    median[i] = v[v.size() / 2];
+    const Level& l = median[i];
+    const int c = f.concurrency[i];
+    const double base = median[0].tps / f.concurrency[0];
+    int rejected = 0, failed = 0;
+    std::string why;
+    for (const Level& x : v) rejected += x.rejected, failed += x.failed, why = x.failed ? x.why : why;
+    std::string note;
+    if (rejected) note += fmt::format(" ({} rejected with 429)", rejected);
+    if (failed) note += fmt::format(" ({} failed: {})", failed, why);
+    const std::string tps = fmt::format("{:.1f} ({:.1f}-{:.1f})", l.tps, v.front().tps, v.back().tps);
+    std::printf("%11d %24s %8.1fms %8.1fms %8.2fms %8.2fms %7.2fx%s\n", c, tps.c_str(), l.ttft50, l.ttft99, l.itl50,
+                l.itl99, base > 0 ? l.tps / base : 0.0, note.c_str());
+  }
+  std::fflush(stdout);
   getloadavg(load, 3);
   std::printf("load average after the levels: %.1f\n", load[0]);
-  // Wall time = scheduler steps (forward pass + sampling, streaming, bookkeeping) + time with no step running
-  // (requests arriving, HTTP, the scheduler waiting for work).
+  // The median round's wall time = scheduler steps (forward pass + sampling, streaming, bookkeeping) + time
+  // with no step running (requests arriving, HTTP, the scheduler waiting for work).
   std::printf("%11s %10s %6s %7s %11s %11s %11s\n", "concurrency", "wall", "steps", "rows", "step", "forward",
               "not in step");
-  for (const std::string& line : steps) std::printf("%s\n", line.c_str());
+  for (size_t i = 0; i < f.concurrency.size(); ++i) {
+    const Level& l = median[i];
+    std::printf("%11d %8.0fms %6lld %7.1f %9.2fms %9.2fms %9.0fms\n", f.concurrency[i], l.wall_ms,
+                static_cast<long long>(l.steps), l.steps ? double(l.rows) / double(l.steps) : 0.0,
+                l.steps ? l.step_ms / double(l.steps) : 0.0, l.steps ? l.forward_ms / double(l.steps) : 0.0,
+                l.wall_ms - l.step_ms);
+  }
   {
     const runtime::SchedulerStats& st = engine.scheduler().stats();
     std::printf("prompt tokens %lld, from the prefix cache %lld\n", static_cast<long long>(st.prompt_tokens.load()),
@@ -261,6 +281,8 @@ void register_bench_serve(CLI::App& app) {
   cmd->add_option("--shared-prefix", f->shared_prefix,
                   "leading prompt tokens all requests share (turns the prefix cache on)");
   cmd->add_option("--gen", f->n_gen, "generated tokens per request");
+  cmd->add_option("-r,--repeat", f->repeat, "rounds over all the levels (the median round is reported)")
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--requests", f->requests, "requests each client sends one after another (1: a single burst)")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--max-seqs", f->max_seqs, "scheduler slots (0 = the highest concurrency)");
