@@ -52,7 +52,7 @@ Packed pack(const CpuKernels& k, MatView w) {
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
 
-const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::F16};
+const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::F16};
 
 TEST(Packed, TablesPackTheDecodeTypes) {
   REQUIRE_PACKING_TABLES(tables);
@@ -67,8 +67,9 @@ TEST(Packed, MatchesReferenceAndStoredLayout) {
   Rng rng(41);
   for (const CpuKernels* k : tables) {
     for (DType t : kTypes) {
-      const std::vector<int64_t> cols_list = t == DType::F16 ? std::vector<int64_t>{16, 45, 576}
-                                                             : std::vector<int64_t>{32, 7 * 32, 40 * 32};
+      const std::vector<int64_t> cols_list = t == DType::F16    ? std::vector<int64_t>{16, 45, 576}
+                                             : t == DType::Q4_K ? std::vector<int64_t>{256, 5 * 256}
+                                                                : std::vector<int64_t>{32, 7 * 32, 40 * 32};
       for (int64_t cols : cols_list) {
         std::vector<float> want_all, got_all, stored_all;
         for (int64_t rows : {1, 13, 16, 37}) {
@@ -103,7 +104,7 @@ TEST(Packed, RowRangesCutGroupsAndLeaveTheRestAlone) {
   Rng rng(42);
   for (const CpuKernels* k : tables) {
     for (DType t : kTypes) {
-      const int64_t rows = 40, cols = 96, n = 5;
+      const int64_t rows = 40, cols = t == DType::Q4_K ? 256 : 96, n = 5;
       const RandomMatrix m = random_matrix(rng, t, rows, cols);
       const Packed p = pack(*k, m.w);
       const std::vector<float> x = rng.normal(size_t(n * cols));
@@ -142,7 +143,8 @@ TEST(Packed, SlicesOnGroupBoundariesKeepThePackedView) {
 }
 
 TEST(Packed, ExtremeBytes) {
-  // Q8_0 -128 (valid in a file, never produced by the quantiser) and Q4_0 nibbles 0 and 15.
+  // Q8_0 -128 (valid in a file, never produced by the quantiser), Q4_0 nibbles 0 and 15, and Q4_K with every
+  // 6-bit scale and min at 63 (all high bits set) or arbitrary scale bytes, nibbles 0 and 15.
   REQUIRE_PACKING_TABLES(tables);
   Rng rng(44);
   for (const CpuKernels* k : tables) {
@@ -155,7 +157,14 @@ TEST(Packed, ExtremeBytes) {
     auto* b4 = reinterpret_cast<BlockQ4_0*>(q4.bytes.data());
     for (int64_t b = 0; b < rows * cols / 32; ++b)
       for (int j = 0; j < 16; ++j) b4[b].qs[j] = uint8_t((b + j) % 2 ? 0xF0 : 0x0F);
-    for (const RandomMatrix* m : {&q8, &q4}) {
+    RandomMatrix qk = random_matrix(rng, DType::Q4_K, rows, 256);
+    auto* bk = reinterpret_cast<BlockQ4_K*>(qk.bytes.data());
+    for (int64_t b = 0; b < rows; ++b) {
+      for (int i = 0; i < 12; ++i) bk[b].scales[i] = b % 3 == 0 ? uint8_t(0xFF) : uint8_t(rng.below(256));
+      for (int j = 0; j < 128; ++j) bk[b].qs[j] = uint8_t((b + j) % 2 ? 0xF0 : 0x0F);
+    }
+    for (const RandomMatrix* m : {&q8, &q4, &qk}) {
+      const int64_t cols = m->w.cols;
       const Packed p = pack(*k, m->w);
       for (int64_t n : {1, 4, 8}) {
         const std::vector<float> x = rng.normal(size_t(n * cols));

@@ -107,7 +107,10 @@ TEST(RepackTest, RepackedWeightsGiveTheStoredLayoutsLogits) {
     KvCache kv_a = stored.make_cache({.type = KvType::f32}), kv_b = packed.make_cache({.type = KvType::f32});
     const std::vector<float> a = stored.prefill(kTokens, kv_a, 0, true, 4);
     const std::vector<float> b = packed.prefill(kTokens, kv_b, 0, true, 4);
-    EXPECT_LT(testing::nmse(b, a), 1e-10) << dtype_info(t).name;
+    // The packed kernels keep the stored kernels' float order (same bits up to f32 rounding), except Q4_K's,
+    // which applies each sub-block's scale and min in another order: a next layer's int8 activation may then
+    // round the other way, so its bound is the int8 engine's.
+    EXPECT_LT(testing::nmse(b, a), t == DType::Q4_K ? 1e-4 : 1e-10) << dtype_info(t).name;
     const std::vector<double> want = testing::reference_forward(*packed.gguf(), packed.config(), kTokens);
     EXPECT_LT(testing::nmse(b, want), testing::engine_vs_reference_bound(std::span(&t, 1))) << dtype_info(t).name;
   }
@@ -117,10 +120,12 @@ TEST(RepackTest, RepackedWeightsGiveTheStoredLayoutsLogits) {
 // packed layouts: one decode step of three sequences together equals each one's own step, bit for bit.
 TEST(RepackTest, BatchedDecodeStepEqualsEachAloneBitForBit) {
   const std::vector<std::vector<int32_t>> seqs = {{3, 9, 27, 81, 4}, {11, 22, 33, 44, 55, 66, 77}, {50, 60}};
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::F16}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::F16}) {
     slm::testing::TempDir dir;
     const std::string path = dir.file("m.gguf");
-    testing::write_tiny_model(TinySpec{.arch = "llama", .type = t}, path);
+    TinySpec spec{.arch = "llama", .type = t};
+    if (dtype_info(t).block_size > 32) spec.dim = 256, spec.ffn = 256, spec.head_dim = 64;
+    testing::write_tiny_model(spec, path);
     const Model m = Model::load(path);
     const size_t nv = size_t(m.n_vocab());
     KvCache together = m.make_cache({.n_seq = 3});

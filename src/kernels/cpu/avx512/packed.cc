@@ -7,6 +7,10 @@
 //         are columns 4k..4k+3, high nibbles 16+4k..16+4k+3, unsigned q + 8), then 16 f16 d (288 bytes).
 //   Q5_0  per chunk: the Q4_0 nibbles, then per step s a 64-bit mask whose bit 4r + b is the high bit of
 //         column 4s + b of row r (added as 16: unsigned q in 0..31, offset 16), then 16 f16 d (352 bytes).
+//   Q4_K  per super-block of 256 columns: [4 pairs of sub-blocks][8 steps][16 rows][4 bytes] of the block's
+//         qs[32k + 4s..+3] (low nibbles: columns 4s.. of sub-block 2k, high nibbles: of sub-block 2k + 1),
+//         then the 12 scale bytes transposed ([12][16 rows]), then 16 f16 d and 16 f16 dmin (2304 bytes).
+//         The 6-bit scales and mins are unpacked for 16 rows at once per super-block and tile.
 //   F16   [cols][16 rows] f16.
 // One zmm of a step holds 4 consecutive columns of all 16 rows, so vpdpbusd against a broadcast 4-byte
 // group of one token's int8 activations adds 4 products to each of 16 row sums. With unsigned weights
@@ -121,6 +125,74 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
 }
 
+// Q4_K: per super-block, sub-block j's scale d * sc_j and min dmin * m_j for the 16 rows (floats, exact as
+// the reference computes them), unpacked from the transposed 6-bit fields.
+constexpr int64_t kK4Bytes = 2304;  // per group and super-block
+inline void k4_scales(const uint8_t* sb, float* sc, float* mn) {
+  __m128i q[12];
+  for (int i = 0; i < 12; ++i) q[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 2048 + 16 * i));
+  const __m128i m6 = _mm_set1_epi8(63), m4 = _mm_set1_epi8(15), m2 = _mm_set1_epi8(3);
+  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 2240)));
+  const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 2272)));
+  const auto put = [](__m128i u8, __m512 f, float* dst) {
+    _mm512_storeu_ps(dst, _mm512_mul_ps(f, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(u8))));
+  };
+  for (int j = 0; j < 8; ++j) {
+    __m128i a, b;
+    if (j < 4) {  // sc = q[j] & 63, m = q[j + 4] & 63
+      a = _mm_and_si128(q[j], m6);
+      b = _mm_and_si128(q[j + 4], m6);
+    } else {  // sc = (q[j + 4] & 15) | (q[j - 4] >> 6) << 4, m = (q[j + 4] >> 4) | (q[j] >> 6) << 4
+      a = _mm_or_si128(_mm_and_si128(q[j + 4], m4), _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(q[j - 4], 6), m2), 4));
+      b = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(q[j + 4], 4), m4),
+                       _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(q[j], 6), m2), 4));
+    }
+    put(a, d, sc + 16 * j);
+    put(b, dmin, mn + 16 * j);
+  }
+}
+
+// T tokens (ActQ8 rows nb blocks apart) against super-blocks [s0, s1) of one Q4_K group, as qtile:
+//   sum over sub-block j of (d sc_j) * d_a * sum q qa - (dmin m_j) * s_a      (q unsigned 0..15)
+// scm: the super-blocks' scales and mins from k4_scales (256 floats each), unpacked once for all tiles.
+template <int T>
+void k4tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* scm, const ActQ8* a, float* y,
+            int64_t ldy, __mmask16 m, const uint8_t* pf) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = s0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y + t * ldy);
+  const __m512i lo4 = _mm512_set1_epi8(0x0F);
+  for (int64_t sb = s0; sb < s1; ++sb) {
+    const uint8_t* p = g + sb * kK4Bytes;
+    if (pf)
+      for (int64_t l = 0; l < kK4Bytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(pf + sb * kK4Bytes + l), _MM_HINT_T1);
+    const float* sc = scm + 256 * (sb - s0);
+    const float* mn = sc + 128;
+    for (int k = 0; k < 4; ++k) {  // sub-blocks 2k (low nibbles) and 2k + 1 (high nibbles)
+      __m512i il[T], ih[T];
+      for (int t = 0; t < T; ++t) il[t] = ih[t] = _mm512_setzero_si512();
+      for (int st = 0; st < 8; ++st) {
+        const __m512i v = _mm512_loadu_si512(p + 512 * k + 64 * st);
+        const __m512i wl = _mm512_and_si512(v, lo4), wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+        for (int t = 0; t < T; ++t) {
+          const ActQ8* at = a + t * nb + sb * 8 + 2 * k;
+          il[t] = _mm512_dpbusd_epi32(il[t], wl, _mm512_set1_epi32(ld32(at[0].qs + 4 * st)));
+          ih[t] = _mm512_dpbusd_epi32(ih[t], wh, _mm512_set1_epi32(ld32(at[1].qs + 4 * st)));
+        }
+      }
+      const __m512 scl = _mm512_load_ps(sc + 32 * k), sch = _mm512_load_ps(sc + 32 * k + 16);
+      const __m512 mnl = _mm512_load_ps(mn + 32 * k), mnh = _mm512_load_ps(mn + 32 * k + 16);
+      for (int t = 0; t < T; ++t) {
+        const ActQ8* at = a + t * nb + sb * 8 + 2 * k;
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(i2f(il[t]), _mm512_set1_ps(at[0].d)), scl, acc[t]);
+        acc[t] = _mm512_fnmadd_ps(mnl, _mm512_set1_ps(at[0].s), acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(i2f(ih[t]), _mm512_set1_ps(at[1].d)), sch, acc[t]);
+        acc[t] = _mm512_fnmadd_ps(mnh, _mm512_set1_ps(at[1].s), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
+}
+
 // T tokens (x rows ldx floats apart) against one F16 group, kC interleaved sums per token. kC does not
 // depend on T, so a token's result does not depend on the tile it lands in (batched = alone, bit for bit;
 // the integer kernels' chains are exact int32 sums, so theirs may vary).
@@ -182,6 +254,24 @@ void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
   }
 }
 
+void k4rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
+  const int64_t nb = w.cols / 32, nsb = w.cols / 256;
+  const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
+  float* yg = y + g * kG;
+  const int64_t ld = w.rows;
+  constexpr int64_t kSeg = kSegChunks / 8;  // as qrows: 1024 columns per segment
+  alignas(64) float scm[kSeg * 256];
+  for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
+    const int64_t s1 = std::min(nsb, s0 + kSeg);
+    for (int64_t sb = s0; sb < s1; ++sb) k4_scales(gp + sb * kK4Bytes, scm + 256 * (sb - s0), scm + 256 * (sb - s0) + 128);
+    const uint8_t* next = (g + 1) * kG < w.rows ? gp + size_t(kG) * w.row_bytes : nullptr;
+    tokens<8>(n, [&](int64_t t, auto T) {
+      k4tile<T()>(gp, nb, s0, s1, scm, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
+    });
+  }
+}
+
 void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, float* y) {
   const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
   float* yg = y + g * kG;
@@ -225,6 +315,25 @@ void pack_q(const MatView& w, uint8_t* dst) {
   }
 }
 
+void pack_q4k(const MatView& w, uint8_t* dst) {
+  const int64_t nsb = w.cols / 256, groups = (w.rows + kG - 1) / kG;
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
+    std::memset(gp, 0, size_t(kG) * w.row_bytes);
+    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
+      const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(w.row(g * kG + r));
+      for (int64_t sb = 0; sb < nsb; ++sb) {
+        uint8_t* p = gp + sb * kK4Bytes;
+        for (int k = 0; k < 4; ++k)
+          for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, b[sb].qs + 32 * k + 4 * st, 4);
+        for (int i = 0; i < 12; ++i) p[2048 + 16 * i + r] = b[sb].scales[i];
+        std::memcpy(p + 2240 + 2 * r, &b[sb].d, 2);
+        std::memcpy(p + 2272 + 2 * r, &b[sb].dmin, 2);
+      }
+    }
+  }
+}
+
 void pack_f16(const MatView& w, uint8_t* dst) {
   const int64_t groups = (w.rows + kG - 1) / kG;
   for (int64_t g = 0; g < groups; ++g) {
@@ -240,7 +349,7 @@ void pack_f16(const MatView& w, uint8_t* dst) {
 }  // namespace
 
 bool packed_supports(DType t) {
-  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::F16;
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_K || t == DType::F16;
 }
 
 void pack(const MatView& w, uint8_t* dst) {
@@ -248,6 +357,7 @@ void pack(const MatView& w, uint8_t* dst) {
     case DType::Q8_0: return pack_q<BlockQ8_0, 8, true>(w, dst);
     case DType::Q4_0: return pack_q<BlockQ4_0, 4, false>(w, dst);
     case DType::Q5_0: return pack_q<BlockQ5_0, 4, false, true>(w, dst);
+    case DType::Q4_K: return pack_q4k(w, dst);
     case DType::F16: return pack_f16(w, dst);
     default: return;  // packed_supports() is false: nothing packs it
   }
@@ -261,6 +371,7 @@ void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, in
       case DType::Q8_0: qrows<PQ8_0>(w, xa, n, g, m, y); break;
       case DType::Q4_0: qrows<PQ4_0>(w, xa, n, g, m, y); break;
       case DType::Q5_0: qrows<PQ5_0>(w, xa, n, g, m, y); break;
+      case DType::Q4_K: k4rows(w, xa, n, g, m, y); break;
       case DType::F16: frows(w, x, n, g, m, y); break;
       default: return;
     }
