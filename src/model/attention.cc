@@ -32,7 +32,7 @@ void product(const kernels::CpuKernels& k, const float* w, int64_t rows, int64_t
   k.matmul(v, std::span<const float>(x, size_t(n * cols)), n, std::span<float>(y, size_t(n * rows)));
 }
 
-// Head kh's slice of a cached row as floats.
+// One kv head's cached row (head_dim values) as floats.
 void load_head(const kernels::CpuKernels& k, KvType t, const void* row, size_t hd, float* dst) {
   if (t == KvType::f16) {
     const kernels::MatView v{DType::F16, static_cast<const uint8_t*>(row), 1, int64_t(hd), hd * 2};

@@ -13,12 +13,11 @@
 
 namespace slm::model {
 
-void Scratch::resize(const ModelConfig& cfg, size_t n, int n_ctx) {
+void Scratch::resize(const ModelConfig& cfg, size_t n) {
   const size_t dim = size_t(cfg.dim), qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim()), ffn = size_t(cfg.ffn_dim);
   for (auto [buf, len] : {std::pair{&x, dim}, {&xn, dim}, {&q, qd}, {&att, qd}, {&k, kvd}, {&v, kvd}, {&o, dim},
                           {&gate, ffn}, {&up, ffn}})
     buf->resize(n * len);
-  scores.resize(size_t(n_ctx));
 }
 
 RopeTable rope_table(const ModelConfig& cfg, std::span<const float> freq_divisors,
@@ -187,7 +186,7 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
     const int64_t splits = std::clamp((want + pairs - 1) / pairs, int64_t(1), group);  // parts per pair
     const int64_t per = (group + splits - 1) / splits;                                   // heads per part
     const int64_t parts = (group + per - 1) / per;
-    const size_t cap = s.scores.size();
+    const size_t cap = size_t(kv.n_ctx());  // scores of a whole context per head
     global_pool().for_range(pairs * parts, 1, [&](int64_t b, int64_t e) {
       thread_local std::vector<float> scores;  // per thread, kept between calls (no allocation per token)
       if (scores.size() < size_t(per) * cap) scores.resize(size_t(per) * cap);

@@ -30,10 +30,7 @@ struct Scratch {
   std::vector<float> k, v;        // (n, kv_dim)
   std::vector<float> o;           // (n, dim)
   std::vector<float> gate, up;    // (n, ffn)
-  std::vector<float> scores;      // (n_ctx)
-  Scratch() = default;
-  Scratch(const ModelConfig& cfg, size_t n, int n_ctx) { resize(cfg, n, n_ctx); }
-  void resize(const ModelConfig& cfg, size_t n, int n_ctx);
+  void resize(const ModelConfig& cfg, size_t n);
 };
 
 // Attention of one layer: s.xn -> s.o (n, dim). Projects q/k/v (+bias, q/k norm), applies RoPE, writes
@@ -44,7 +41,6 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
 // Gated MLP: s.xn -> s.o (n, dim): down(act(gate(x)) * up(x)).
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s);
 
-// RMSNorm of each `width`-wide row of x (n rows) into y.
 // fn(r0, r1) over row ranges of [0, n): split over the pool when there are enough rows to pay for the fork
 // (a decode step of many sequences, prefill), inline otherwise. Row-wise work gives the same bits either way.
 template <class F>
@@ -56,6 +52,7 @@ void over_rows(size_t n, F&& fn) {
   }
 }
 
+// RMSNorm of each `width`-wide row of x (n rows) into y.
 void rmsnorm_rows(const kernels::CpuKernels& k, std::span<const float> x, std::span<const float> w, float eps,
                   size_t width, std::span<float> y);
 

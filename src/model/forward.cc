@@ -60,7 +60,7 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   if (n == 0) return;
   const kernels::CpuKernels& k = kernels::cpu_kernels();
   thread_local Scratch s;  // every buffer is written before it is read
-  s.resize(cfg, n, kv.n_ctx());
+  s.resize(cfg, n);
   for (size_t r = 0; r < n; ++r) {  // x: (n, dim)
     const std::span<float> xr = std::span(s.x).subspan(r * dim, dim);
     k.row_to_f32(w.tok_embd, batch.tokens[r], xr);

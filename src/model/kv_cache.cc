@@ -20,7 +20,6 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
     fail("[model] KV cache of {} positions exceeds the model's context length {}", n_ctx_, cfg.n_ctx);
   n_layer_ = cfg.n_layer;
   n_seq_ = opt.n_seq;
-  kv_dim_ = cfg.kv_dim();
   n_head_kv_ = cfg.n_head_kv;
   head_dim_ = cfg.head_dim;
   type_ = opt.type;
@@ -34,7 +33,7 @@ KvCache::KvCache(const ModelConfig& cfg, KvCacheOptions opt) {
   }
   const int64_t units = block_ > 0 ? n_blocks * block_ : int64_t(n_seq_) * n_ctx_;
   using u128 = unsigned __int128;
-  const u128 wide = u128(n_layer_) * u128(units) * u128(kv_dim_) * elem_bytes_;
+  const u128 wide = u128(n_layer_) * u128(units) * u128(kv_dim()) * elem_bytes_;
   if (wide > (u128(1) << 46))
     fail("[model] KV cache of {} positions x {} sequences would take over 64 TiB; use a smaller n_ctx", n_ctx_,
          n_seq_);

@@ -9,7 +9,6 @@
 #include <new>
 #include <string_view>
 
-
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "io/gguf.h"

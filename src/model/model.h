@@ -79,7 +79,7 @@ class KvCache {
   // of pos's block when paged, to the end of the context otherwise.
   int contiguous_rows(int pos) const { return block_ > 0 ? block_ - pos % block_ : n_ctx_ - pos; }
   int head_dim() const { return head_dim_; }
-  int kv_dim() const { return kv_dim_; }
+  int kv_dim() const { return n_head_kv_ * head_dim_; }
   int n_layer() const { return n_layer_; }
   void set_seq_len(int seq, int n);  // used by forward after writing positions
 
@@ -105,10 +105,10 @@ class KvCache {
 
  private:
   size_t offset(int layer, int seq, int pos, int h) const;
-  size_t block_bytes() const { return size_t(n_layer_) * size_t(block_) * size_t(kv_dim_) * elem_bytes_; }
+  size_t block_bytes() const { return size_t(n_layer_) * size_t(block_) * size_t(kv_dim()) * elem_bytes_; }
   int32_t take_block();
   void check_block(int b) const;
-  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, kv_dim_ = 0, n_head_kv_ = 0, head_dim_ = 0, block_ = 0;
+  int n_layer_ = 0, n_seq_ = 0, n_ctx_ = 0, n_head_kv_ = 0, head_dim_ = 0, block_ = 0;
   KvType type_ = KvType::f16;
   size_t elem_bytes_ = 2;
   HugeBuffer k_, v_;  // huge pages: decode reads every row of the context each step

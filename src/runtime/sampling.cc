@@ -347,28 +347,24 @@ int32_t Sampler::sample(std::span<const float> logits) {
     }
     return int32_t(best);
   }
-  if (greedy_ && chain_.size() == 1 && std::holds_alternative<LogitBiasStep>(chain_[0])) {
-    // Greedy classification with banned/boosted ids (the server's common case): the argmax of the biased
-    // row directly, same order as pick_greedy (NaN as -inf, the lowest id among equals).
-    const std::vector<LogitBias>& bias = std::get<LogitBiasStep>(chain_[0]).bias;
+  if (greedy_bias_only()) {  // sample_row on a copy
     biased_.assign(logits.begin(), logits.end());
-    for (const LogitBias& b : bias) {
-      check_logit_bias(b);
-      if (size_t(b.id) >= biased_.size())
-        fail("[sampling] logit bias for token {}: out of range (vocabulary of {})", b.id, biased_.size());
-      biased_[size_t(b.id)] += b.bias;  // a NaN stays NaN, which argmax counts as -inf
-    }
-    return int32_t(k.argmax(biased_));
+    return sample_row(biased_);
   }
   work_.assign(logits);
   for (const SamplerStep& s : chain_) apply_step(s, work_, history_);
   return greedy_ ? pick_greedy(work_) : pick_random(work_, rng_);
 }
 
+bool Sampler::greedy_bias_only() const {
+  return greedy_ && chain_.size() == 1 && std::holds_alternative<LogitBiasStep>(chain_[0]);
+}
+
 int32_t Sampler::sample_row(std::span<float> logits) {
-  if (logits.empty() || !greedy_ || chain_.size() != 1 || !std::holds_alternative<LogitBiasStep>(chain_[0]))
-    return sample(logits);
-  // The biased row in place (a NaN stays NaN, which argmax counts as -inf), then every entry put back.
+  if (logits.empty() || !greedy_bias_only()) return sample(logits);
+  // Greedy classification with banned/boosted ids (the server's common case): the argmax of the biased row
+  // directly, same order as pick_greedy (NaN as -inf, the lowest id among equals). The row is biased in
+  // place (a NaN stays NaN, which argmax counts as -inf), then every entry is put back.
   const std::vector<LogitBias>& bias = std::get<LogitBiasStep>(chain_[0]).bias;
   for (const LogitBias& b : bias) {
     check_logit_bias(b);

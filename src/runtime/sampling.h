@@ -148,9 +148,12 @@ class Sampler {
   const TokenHistory& history() const { return history_; }
 
  private:
+  // Greedy with only a logit bias: the argmax of the biased row, no candidate list.
+  bool greedy_bias_only() const;
+
   std::vector<SamplerStep> chain_;
   Candidates work_;            // reused between calls: no allocation per token
-  std::vector<float> biased_;  // greedy with only a logit bias: the biased row (no candidate list)
+  std::vector<float> biased_;  // sample()'s copy of the row for that case
   std::vector<float> saved_;   // sample_row: the biased entries' own values
   bool greedy_;
   uint64_t seed_;

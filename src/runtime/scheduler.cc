@@ -327,54 +327,51 @@ bool Scheduler::step() {
   }
   // Sampling reads a whole vocabulary row per sequence: the rows go over the pool, then the ids are taken in
   // order (streams, stop conditions, stats) on this thread.
-  std::vector<Sampled> picked(ordered.size());
-  std::vector<int64_t> pick_ns(ordered.size(), 0);
-  std::vector<std::string> pick_error(ordered.size());
+  picks_.resize(ordered.size());
   global_pool().for_range(int64_t(ordered.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const size_t i = size_t(r);
-      try {
-        picked[i] = pick(*ordered[i], std::span(logits_).subspan(i * n_vocab, n_vocab), pick_ns[i]);
-      } catch (const Error& err) {
-        pick_error[i] = err.what();
-      }
-    }
+    for (size_t i = size_t(b); i < size_t(e); ++i)
+      picks_[i] = pick(*ordered[i], std::span(logits_).subspan(i * n_vocab, n_vocab));
   });
   for (size_t r = 0; r < ordered.size(); ++r) {
-    if (!pick_error[r].empty()) {
-      finish(*ordered[r], FinishReason::cancelled, false, pick_error[r]);
+    if (!picks_[r].error.empty()) {
+      finish(*ordered[r], FinishReason::cancelled, false, picks_[r].error);
     } else {
-      take(*ordered[r], std::move(picked[r]), pick_ns[r]);
+      take(*ordered[r], picks_[r]);
     }
   }
   stats_.step_ns += ns_since(now);
   return true;
 }
 
-Sampled Scheduler::pick(Seq& s, std::span<float> logits, int64_t& ns) {
+Scheduler::Pick Scheduler::pick(Seq& s, std::span<float> logits) {
   const SeqRequest& r = s.req;
   const auto t0 = Clock::now();
-  if (s.cons) s.cons->mask_logits(logits);
-  Sampled sampled;
-  if (r.n_logprobs >= 0) {
-    sampled = s.sampler.sample_with_logprobs(logits, r.n_logprobs);
-  } else {
-    sampled.id = s.sampler.sample_row(logits);
+  Pick p;
+  try {
+    if (s.cons) s.cons->mask_logits(logits);
+    if (r.n_logprobs >= 0) {
+      p.sampled = s.sampler.sample_with_logprobs(logits, r.n_logprobs);
+    } else {
+      p.sampled.id = s.sampler.sample_row(logits);
+    }
+  } catch (const Error& e) {
+    p.error = e.what();
   }
-  if (s.cons) ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-  return sampled;
+  if (s.cons) p.constraint_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+  return p;
 }
 
-void Scheduler::take(Seq& s, Sampled sampled, int64_t ns) {
+void Scheduler::take(Seq& s, Pick& p) {
   const SeqRequest& r = s.req;
   const auto t0 = Clock::now();
-  const int32_t id = sampled.id;
+  const int32_t id = p.sampled.id;
   bool cons_done = false;
   if (s.cons) {
     s.cons->advance(id);
     cons_done = s.cons->done();
     ++stats_.constrained_tokens;
-    stats_.constraint_ns += ns + std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    stats_.constraint_ns +=
+        p.constraint_ns + std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
   }
   s.sampler.accept(id);
   ++s.n_gen;
@@ -383,7 +380,7 @@ void Scheduler::take(Seq& s, Sampled sampled, int64_t ns) {
   SeqEvent e;
   e.token = id;
   e.at = Clock::now();
-  if (r.n_logprobs >= 0) e.logprobs = std::move(sampled);
+  if (r.n_logprobs >= 0) e.logprobs = std::move(p.sampled);
   std::optional<FinishReason> why;
   if (std::find(r.stop_tokens.begin(), r.stop_tokens.end(), id) != r.stop_tokens.end()) {
     why = FinishReason::stop_token;

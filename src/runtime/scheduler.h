@@ -129,11 +129,17 @@ class Scheduler {
   void cache_blocks(Seq& s);
   bool step();
   void finish(Seq& s, FinishReason why, bool timed_out = false, std::string error = {});
+  // One sequence's pick of a step: the id (and log-probabilities), the constraint's time, or why it failed.
+  struct Pick {
+    Sampled sampled;
+    int64_t constraint_ns = 0;
+    std::string error;
+  };
   // A sequence's next id from its logits row (constraint mask, then sampling; the row is scratch). Touches
   // only that sequence: the rows of one step are picked in parallel.
-  Sampled pick(Seq& s, std::span<float> logits, int64_t& ns);
+  Pick pick(Seq& s, std::span<float> logits);
   // Accepts the picked id: streams its text and ends the sequence when a stop condition holds.
-  void take(Seq& s, Sampled sampled, int64_t ns);
+  void take(Seq& s, Pick& p);
   void update_gauges();
 
   const model::Model& model_;
@@ -149,6 +155,7 @@ class Scheduler {
   uint64_t step_no_ = 0;
   SchedulerStats stats_;
   std::vector<float> logits_;
+  std::vector<Pick> picks_;  // per logits row of a step (kept: no allocation per step)
   std::thread thread_;
 };
 

@@ -117,8 +117,10 @@ struct Level {
   std::string why;
 };
 
-// n clients, each sending `requests` streaming requests one after another (distinct prompts).
-Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, int requests, bool constrained) {
+// n clients, each sending `requests` streaming requests one after another. Prompts come from request ids
+// first, first + 1, ...: distinct across levels and rounds, so only --shared-prefix is ever a cache hit.
+Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, int requests, int first,
+                bool constrained) {
   std::vector<ClientResult> res(static_cast<size_t>(n * requests));
   std::vector<std::thread> threads;
   const runtime::SchedulerStats& st = e.scheduler().stats();
@@ -127,8 +129,8 @@ Level run_level(const BenchServeFlags& f, serve::Engine& e, int port, int n, int
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
       for (int k = 0; k < requests; ++k) {
-        const int id = i * requests + k;
-        res[size_t(id)] = stream_one(port, request_body(f, e, id, constrained));
+        const int at = i * requests + k;
+        res[size_t(at)] = stream_one(port, request_body(f, e, first + at, constrained));
       }
     });
   for (std::thread& t : threads) t.join();
@@ -202,13 +204,19 @@ void bench(const BenchServeFlags& f) {
   std::printf("model %s, prompt %d, gen %d, %d requests per client, max-seqs %d, %u cores, load average %.1f\n",
               name.c_str(), f.n_prompt, f.n_gen, f.requests, eo.scheduler.max_seqs, std::thread::hardware_concurrency(),
               load[0]);
-  run_level(f, engine, port, 1, 1, false);  // warm-up
+  int next_id = 0;  // request ids handed out so far
+  const auto level = [&](int c, int requests, bool constrained) {
+    const Level l = run_level(f, engine, port, c, requests, next_id, constrained);
+    next_id += c * requests;
+    return l;
+  };
+  level(1, 1, false);  // warm-up
   // Rounds over all the levels in turn, so that a slow spell of a shared machine lands on every level alike;
   // each level reports its median round (by tokens/s) and the range.
   std::vector<std::vector<Level>> rounds(f.concurrency.size());
   for (int r = 0; r < f.repeat; ++r) {
     for (size_t i = 0; i < f.concurrency.size(); ++i) {
-      rounds[i].push_back(run_level(f, engine, port, f.concurrency[i], f.requests, false));
+      rounds[i].push_back(level(f.concurrency[i], f.requests, false));
       const Level& l = rounds[i].back();
       std::fprintf(stderr, "round %d, concurrency %d: %.1f tok/s\n", r + 1, f.concurrency[i], l.tps);
     }
@@ -217,12 +225,15 @@ void bench(const BenchServeFlags& f) {
               "ITL p50", "ITL p99", "speedup");
   std::vector<Level> median(f.concurrency.size());
   for (size_t i = 0; i < f.concurrency.size(); ++i) {
-    std::vector<Level> v = rounds[i];
+    std::vector<Level>& v = rounds[i];
     std::sort(v.begin(), v.end(), [](const Level& a, const Level& b) { return a.tps < b.tps; });
     median[i] = v[v.size() / 2];
+  }
+  const double base = median[0].tps / f.concurrency[0];  // tokens/s per stream at the first level
+  for (size_t i = 0; i < f.concurrency.size(); ++i) {
+    const std::vector<Level>& v = rounds[i];
     const Level& l = median[i];
     const int c = f.concurrency[i];
-    const double base = median[0].tps / f.concurrency[0];
     int rejected = 0, failed = 0;
     std::string why;
     for (const Level& x : v) rejected += x.rejected, failed += x.failed, why = x.failed ? x.why : why;
@@ -262,7 +273,7 @@ void bench(const BenchServeFlags& f) {
   // Structured output: the constraint's share of each token (mask + advance), json_object, one stream.
   const runtime::SchedulerStats& st = engine.scheduler().stats();
   const int64_t n0 = st.constrained_tokens, ns0 = st.constraint_ns;
-  const Level lc = run_level(f, engine, port, 1, 1, true);
+  const Level lc = level(1, 1, true);
   const int64_t n1 = st.constrained_tokens - n0, ns1 = st.constraint_ns - ns0;
   std::printf("json_object, 1 stream: %.1f tok/s, constraint %.1f us/token over %lld tokens (ITL p50 %.2fms)\n",
               lc.tps, n1 > 0 ? double(ns1) / double(n1) / 1000.0 : 0.0, static_cast<long long>(n1), lc.itl50);

@@ -49,6 +49,14 @@ inline int32_t ld32(const void* p) {
   return v;
 }
 
+// Group g's packed bytes, and the next group's (fetched into cache meanwhile), null after the last.
+inline const uint8_t* group_at(const MatView& w, int64_t g) {
+  return w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+}
+inline const uint8_t* next_group(const MatView& w, int64_t g) {
+  return (g + 1) * kG < w.rows ? group_at(w, g + 1) : nullptr;
+}
+
 // Step pairs (k, k + 4) of one chunk: two weight vectors (columns 4k..4k+3 and 16+4k..16+4k+3).
 struct PQ8_0 {
   static constexpr int64_t kQBytes = 512;  // per group and chunk
@@ -237,7 +245,7 @@ void tokens(int64_t n, Tile tile) {
 template <class P>
 void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
   const int64_t nb = w.cols / 32;
-  const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+  const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
   const ActQ8* a = static_cast<const ActQ8*>(xa);
   float* yg = y + g * kG;
   const int64_t ld = w.rows;
@@ -247,7 +255,6 @@ void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
     const int64_t c1 = std::min(nb, c0 + seg);
     // The first token tile also pulls the next group into L2 (DRAM-fed Q8_0, one thread: 16 tokens
     // 142-148 -> 222-263 GFLOP/s; SmolLM2 Q8_0 tg128 111-136 -> 136-156 t/s against the stored layout).
-    const uint8_t* next = (g + 1) * kG < w.rows ? gp + size_t(kG) * w.row_bytes : nullptr;
     tokens<8>(n, [&](int64_t t, auto T) {
       qtile<P, T()>(gp, nb, c0, c1, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
     });
@@ -256,7 +263,7 @@ void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
 
 void k4rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
   const int64_t nb = w.cols / 32, nsb = w.cols / 256;
-  const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+  const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
   const ActQ8* a = static_cast<const ActQ8*>(xa);
   float* yg = y + g * kG;
   const int64_t ld = w.rows;
@@ -265,7 +272,6 @@ void k4rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m,
   for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
     const int64_t s1 = std::min(nsb, s0 + kSeg);
     for (int64_t sb = s0; sb < s1; ++sb) k4_scales(gp + sb * kK4Bytes, scm + 256 * (sb - s0), scm + 256 * (sb - s0) + 128);
-    const uint8_t* next = (g + 1) * kG < w.rows ? gp + size_t(kG) * w.row_bytes : nullptr;
     tokens<8>(n, [&](int64_t t, auto T) {
       k4tile<T()>(gp, nb, s0, s1, scm, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
     });
@@ -273,77 +279,75 @@ void k4rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m,
 }
 
 void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, float* y) {
-  const uint8_t* gp = w.packed + size_t(g) * size_t(kG) * w.row_bytes;
+  const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
   float* yg = y + g * kG;
   const int64_t ld = w.rows, c = w.cols;
-  const uint8_t* next = (g + 1) * kG < w.rows ? gp + size_t(kG) * w.row_bytes : nullptr;
   tokens<8>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m, t == 0 ? next : nullptr); });
+}
+
+// Calls fn(gp, r, bytes) for every stored row r of each group (gp: the group's packed bytes, zeroed first,
+// so rows past w.rows stay zero).
+template <class F>
+void pack_groups(const MatView& w, uint8_t* dst, F fn) {
+  const int64_t groups = (w.rows + kG - 1) / kG;
+  for (int64_t g = 0; g < groups; ++g) {
+    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
+    std::memset(gp, 0, size_t(kG) * w.row_bytes);
+    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) fn(gp, r, w.row(g * kG + r));
+  }
 }
 
 // Integer types: per group and chunk, step-major quads, (Q5_0) the step masks of the high bits, then the
 // f16 scales.
 template <class Block, int kSteps, bool kFlip, bool kHigh = false>
 void pack_q(const MatView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / 32, groups = (w.rows + kG - 1) / kG;
+  const int64_t nb = w.cols / 32;
   const int64_t qbytes = kSteps * 64 + (kHigh ? 64 : 0);
-  for (int64_t g = 0; g < groups; ++g) {
-    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
-    std::memset(gp, 0, size_t(kG) * w.row_bytes);
-    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
-      const Block* b = reinterpret_cast<const Block*>(w.row(g * kG + r));
-      for (int64_t c = 0; c < nb; ++c) {
-        for (int s = 0; s < kSteps; ++s) {
-          uint8_t* q = gp + c * (qbytes + 32) + s * 64 + 4 * r;
-          std::memcpy(q, b[c].qs + 4 * s, 4);
-          if constexpr (kFlip)
-            for (int j = 0; j < 4; ++j) q[j] ^= 0x80;
-        }
-        if constexpr (kHigh) {
-          uint32_t qh;
-          std::memcpy(&qh, b[c].qh, 4);
-          for (int st = 0; st < 8; ++st) {
-            uint64_t mask;
-            uint8_t* mp = gp + c * (qbytes + 32) + kSteps * 64 + 8 * st;
-            std::memcpy(&mask, mp, 8);
-            mask |= uint64_t((qh >> (4 * st)) & 0xF) << (4 * r);
-            std::memcpy(mp, &mask, 8);
-          }
-        }
-        std::memcpy(gp + c * (qbytes + 32) + qbytes + 2 * r, &b[c].d, 2);
+  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
+    const Block* b = reinterpret_cast<const Block*>(row);
+    for (int64_t c = 0; c < nb; ++c) {
+      uint8_t* cp = gp + c * (qbytes + 32);
+      for (int s = 0; s < kSteps; ++s) {
+        uint8_t* q = cp + s * 64 + 4 * r;
+        std::memcpy(q, b[c].qs + 4 * s, 4);
+        if constexpr (kFlip)
+          for (int j = 0; j < 4; ++j) q[j] ^= 0x80;
       }
+      if constexpr (kHigh) {
+        uint32_t qh;
+        std::memcpy(&qh, b[c].qh, 4);
+        for (int st = 0; st < 8; ++st) {
+          uint64_t mask;
+          uint8_t* mp = cp + kSteps * 64 + 8 * st;
+          std::memcpy(&mask, mp, 8);
+          mask |= uint64_t((qh >> (4 * st)) & 0xF) << (4 * r);
+          std::memcpy(mp, &mask, 8);
+        }
+      }
+      std::memcpy(cp + qbytes + 2 * r, &b[c].d, 2);
     }
-  }
+  });
 }
 
 void pack_q4k(const MatView& w, uint8_t* dst) {
-  const int64_t nsb = w.cols / 256, groups = (w.rows + kG - 1) / kG;
-  for (int64_t g = 0; g < groups; ++g) {
-    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
-    std::memset(gp, 0, size_t(kG) * w.row_bytes);
-    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
-      const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(w.row(g * kG + r));
-      for (int64_t sb = 0; sb < nsb; ++sb) {
-        uint8_t* p = gp + sb * kK4Bytes;
-        for (int k = 0; k < 4; ++k)
-          for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, b[sb].qs + 32 * k + 4 * st, 4);
-        for (int i = 0; i < 12; ++i) p[2048 + 16 * i + r] = b[sb].scales[i];
-        std::memcpy(p + 2240 + 2 * r, &b[sb].d, 2);
-        std::memcpy(p + 2272 + 2 * r, &b[sb].dmin, 2);
-      }
+  const int64_t nsb = w.cols / 256;
+  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
+    const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(row);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* p = gp + sb * kK4Bytes;
+      for (int k = 0; k < 4; ++k)
+        for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, b[sb].qs + 32 * k + 4 * st, 4);
+      for (int i = 0; i < 12; ++i) p[2048 + 16 * i + r] = b[sb].scales[i];
+      std::memcpy(p + 2240 + 2 * r, &b[sb].d, 2);
+      std::memcpy(p + 2272 + 2 * r, &b[sb].dmin, 2);
     }
-  }
+  });
 }
 
 void pack_f16(const MatView& w, uint8_t* dst) {
-  const int64_t groups = (w.rows + kG - 1) / kG;
-  for (int64_t g = 0; g < groups; ++g) {
-    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
-    std::memset(gp, 0, size_t(kG) * w.row_bytes);
-    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) {
-      const uint8_t* row = w.row(g * kG + r);
-      for (int64_t k = 0; k < w.cols; ++k) std::memcpy(gp + 32 * k + 2 * r, row + 2 * k, 2);
-    }
-  }
+  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
+    for (int64_t k = 0; k < w.cols; ++k) std::memcpy(gp + 32 * k + 2 * r, row + 2 * k, 2);
+  });
 }
 
 }  // namespace
