@@ -52,7 +52,9 @@ Packed pack(const CpuKernels& k, MatView w) {
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
 
-const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::F16};
+const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K, DType::F16};
+
+bool k_quant(DType t) { return t == DType::Q4_K || t == DType::Q6_K; }
 
 TEST(Packed, TablesPackTheDecodeTypes) {
   REQUIRE_PACKING_TABLES(tables);
@@ -68,7 +70,7 @@ TEST(Packed, MatchesReferenceAndStoredLayout) {
   for (const CpuKernels* k : tables) {
     for (DType t : kTypes) {
       const std::vector<int64_t> cols_list = t == DType::F16    ? std::vector<int64_t>{16, 45, 576}
-                                             : t == DType::Q4_K ? std::vector<int64_t>{256, 5 * 256}
+                                             : k_quant(t)       ? std::vector<int64_t>{256, 5 * 256}
                                                                 : std::vector<int64_t>{32, 7 * 32, 40 * 32};
       for (int64_t cols : cols_list) {
         std::vector<float> want_all, got_all, stored_all;
@@ -104,7 +106,7 @@ TEST(Packed, RowRangesCutGroupsAndLeaveTheRestAlone) {
   Rng rng(42);
   for (const CpuKernels* k : tables) {
     for (DType t : kTypes) {
-      const int64_t rows = 40, cols = t == DType::Q4_K ? 256 : 96, n = 5;
+      const int64_t rows = 40, cols = k_quant(t) ? 256 : 96, n = 5;
       const RandomMatrix m = random_matrix(rng, t, rows, cols);
       const Packed p = pack(*k, m.w);
       const std::vector<float> x = rng.normal(size_t(n * cols));
@@ -144,7 +146,8 @@ TEST(Packed, SlicesOnGroupBoundariesKeepThePackedView) {
 
 TEST(Packed, ExtremeBytes) {
   // Q8_0 -128 (valid in a file, never produced by the quantiser), Q4_0 nibbles 0 and 15, and Q4_K with every
-  // 6-bit scale and min at 63 (all high bits set) or arbitrary scale bytes, nibbles 0 and 15.
+  // 6-bit scale and min at 63 (all high bits set) or arbitrary scale bytes, nibbles 0 and 15; Q6_K with
+  // q at 0 and 63 (the -32 and +31 ends) and scales -128 and 127.
   REQUIRE_PACKING_TABLES(tables);
   Rng rng(44);
   for (const CpuKernels* k : tables) {
@@ -163,7 +166,14 @@ TEST(Packed, ExtremeBytes) {
       for (int i = 0; i < 12; ++i) bk[b].scales[i] = b % 3 == 0 ? uint8_t(0xFF) : uint8_t(rng.below(256));
       for (int j = 0; j < 128; ++j) bk[b].qs[j] = uint8_t((b + j) % 2 ? 0xF0 : 0x0F);
     }
-    for (const RandomMatrix* m : {&q8, &q4, &qk}) {
+    RandomMatrix q6 = random_matrix(rng, DType::Q6_K, rows, 512);
+    auto* b6 = reinterpret_cast<BlockQ6_K*>(q6.bytes.data());
+    for (int64_t b = 0; b < rows * 2; ++b) {
+      for (int i = 0; i < 16; ++i) b6[b].scales[i] = b % 3 == 0 ? int8_t(i % 2 ? -128 : 127) : int8_t(rng.below(256) - 128);
+      for (int j = 0; j < 128; ++j) b6[b].ql[j] = uint8_t((b + j) % 2 ? 0xFF : 0x00);
+      for (int j = 0; j < 64; ++j) b6[b].qh[j] = uint8_t((b + j) % 3 ? 0xFF : 0x00);
+    }
+    for (const RandomMatrix* m : {&q8, &q4, &qk, &q6}) {
       const int64_t cols = m->w.cols;
       const Packed p = pack(*k, m->w);
       for (int64_t n : {1, 4, 8}) {

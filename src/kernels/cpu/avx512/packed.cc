@@ -11,6 +11,12 @@
 //         qs[32k + 4s..+3] (low nibbles: columns 4s.. of sub-block 2k, high nibbles: of sub-block 2k + 1),
 //         then the 12 scale bytes transposed ([12][16 rows]), then 16 f16 d and 16 f16 dmin (2304 bytes).
 //         The 6-bit scales and mins are unpacked for 16 rows at once per super-block and tile.
+//   Q6_K  per super-block: ql as Q4_K's nibbles ([4 runs k = 2 * half + j][8 steps][16 rows][4 bytes] of
+//         ql[32k + 4s..+3]: low nibbles columns 4s.. of 32-block 4 * half + j, high nibbles of block
+//         4 * half + j + 2), then qh ([2 halves][8 steps][16 rows][4 bytes] of qh[32 * half + 4s..+3]: bits
+//         2i..2i+1 are the high bits of block 4 * half + i), the 16 int8 scales transposed ([16][16 rows]),
+//         16 f16 d (3360 bytes). Unsigned q in 0..63 against the activations; the -32 offset per 16-value
+//         sub-block comes from the activations' half sums (ActQ8::h), in the int32 sum's start value.
 //   F16   [cols][16 rows] f16.
 // One zmm of a step holds 4 consecutive columns of all 16 rows, so vpdpbusd against a broadcast 4-byte
 // group of one token's int8 activations adds 4 products to each of 16 row sums. With unsigned weights
@@ -201,6 +207,67 @@ void k4tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* s
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
 }
 
+// Q6_K: per super-block, sub-block i's scale d * sc_i for the 16 rows (exact: an f16 times an int8).
+constexpr int64_t kK6Bytes = 3360;  // per group and super-block
+inline void k6_scales(const uint8_t* sb, float* dsc) {
+  const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 3328)));
+  for (int i = 0; i < 16; ++i) {
+    const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 3072 + 16 * i));
+    _mm512_storeu_ps(dsc + 16 * i, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc))));
+  }
+}
+
+// T tokens against super-blocks [s0, s1) of one Q6_K group, as k4tile: per 32-block b with sub-blocks i0, i1
+//   d_a * ((d sc_i0) * (sum q qa - 32 h0) + (d sc_i1) * (sum q qa - 32 h1))      (q unsigned 0..63)
+// with h = ActQ8::h and each -32 h term as its int32 sum's start value. One block at a time (its weights
+// unpacked once per step for all T tokens, two int32 sums per token). dsc: the scales from k6_scales.
+template <int T>
+void k6tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* dsc, const ActQ8* a, float* y,
+            int64_t ldy, __mmask16 m, const uint8_t* pf) {
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = s0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(m, y + t * ldy);
+  const __m512i lo4 = _mm512_set1_epi8(0x0F), hi2 = _mm512_set1_epi8(0x30);
+  for (int64_t sb = s0; sb < s1; ++sb) {
+    const uint8_t* p = g + sb * kK6Bytes;
+    if (pf)
+      for (int64_t l = 0; l < kK6Bytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(pf + sb * kK6Bytes + l), _MM_HINT_T1);
+    const float* sc = dsc + 256 * (sb - s0);
+    for (int k = 0; k < 4; ++k) {  // ql run k: blocks 4 * half + j (low nibbles) and that + 2 (high nibbles)
+      const int half = k / 2, j = k % 2;
+      for (int nib = 0; nib < 2; ++nib) {
+        const int blk = 4 * half + j + 2 * nib, fld = j + 2 * nib;  // qh bits 2 fld .. 2 fld + 1
+        __m512i i0[T], i1[T];
+        for (int t = 0; t < T; ++t) {
+          const ActQ8& at = a[t * nb + sb * 8 + blk];
+          i0[t] = _mm512_set1_epi32(-32 * at.h[0]);
+          i1[t] = _mm512_set1_epi32(-32 * at.h[1]);
+        }
+        const auto step = [&](int st, __m512i* is) {
+          const __m512i v = _mm512_loadu_si512(p + 512 * k + 64 * st);
+          const __m512i h = _mm512_loadu_si512(p + 2048 + 512 * half + 64 * st);
+          // the field's two bits to bits 4-5 (16-bit shifts: the mask drops what crosses bytes)
+          const __m512i hs = fld == 0 ? _mm512_slli_epi16(h, 4) : fld == 1 ? _mm512_slli_epi16(h, 2)
+                           : fld == 2 ? h : _mm512_srli_epi16(h, 2);
+          const __m512i lo = _mm512_and_si512(nib ? _mm512_srli_epi16(v, 4) : v, lo4);
+          const __m512i wq = _mm512_ternarylogic_epi32(lo, hs, hi2, 0xF8);  // lo | (hs & 0x30)
+          for (int t = 0; t < T; ++t)
+            is[t] = _mm512_dpbusd_epi32(is[t], wq, _mm512_set1_epi32(ld32(a[t * nb + sb * 8 + blk].qs + 4 * st)));
+        };
+#pragma GCC unroll 4
+        for (int st = 0; st < 4; ++st) step(st, i0);
+#pragma GCC unroll 4
+        for (int st = 4; st < 8; ++st) step(st, i1);
+        const __m512 sc0 = _mm512_loadu_ps(sc + 32 * blk), sc1 = _mm512_loadu_ps(sc + 32 * blk + 16);
+        for (int t = 0; t < T; ++t) {
+          const __m512 f = _mm512_fmadd_ps(i2f(i1[t]), sc1, _mm512_mul_ps(i2f(i0[t]), sc0));
+          acc[t] = _mm512_fmadd_ps(f, _mm512_set1_ps(a[t * nb + sb * 8 + blk].d), acc[t]);
+        }
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
+}
+
 // T tokens (x rows ldx floats apart) against one F16 group, kC interleaved sums per token. kC does not
 // depend on T, so a token's result does not depend on the tile it lands in (batched = alone, bit for bit;
 // the integer kernels' chains are exact int32 sums, so theirs may vary).
@@ -278,6 +345,23 @@ void k4rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m,
   }
 }
 
+void k6rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
+  const int64_t nb = w.cols / 32, nsb = w.cols / 256;
+  const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
+  float* yg = y + g * kG;
+  const int64_t ld = w.rows;
+  constexpr int64_t kSeg = kSegChunks / 8;  // as k4rows
+  alignas(64) float dsc[kSeg * 256];
+  for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
+    const int64_t s1 = std::min(nsb, s0 + kSeg);
+    for (int64_t sb = s0; sb < s1; ++sb) k6_scales(gp + sb * kK6Bytes, dsc + 256 * (sb - s0));
+    tokens<8>(n, [&](int64_t t, auto T) {
+      k6tile<T()>(gp, nb, s0, s1, dsc, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
+    });
+  }
+}
+
 void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, float* y) {
   const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
   float* yg = y + g * kG;
@@ -344,6 +428,23 @@ void pack_q4k(const MatView& w, uint8_t* dst) {
   });
 }
 
+void pack_q6k(const MatView& w, uint8_t* dst) {
+  const int64_t nsb = w.cols / 256;
+  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
+    const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(row);
+    for (int64_t sb = 0; sb < nsb; ++sb) {
+      uint8_t* p = gp + sb * kK6Bytes;
+      for (int k = 0; k < 4; ++k)
+        for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, b[sb].ql + 32 * k + 4 * st, 4);
+      for (int half = 0; half < 2; ++half)
+        for (int st = 0; st < 8; ++st)
+          std::memcpy(p + 2048 + 512 * half + 64 * st + 4 * r, b[sb].qh + 32 * half + 4 * st, 4);
+      for (int i = 0; i < 16; ++i) p[3072 + 16 * i + r] = uint8_t(b[sb].scales[i]);
+      std::memcpy(p + 3328 + 2 * r, &b[sb].d, 2);
+    }
+  });
+}
+
 void pack_f16(const MatView& w, uint8_t* dst) {
   pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
     for (int64_t k = 0; k < w.cols; ++k) std::memcpy(gp + 32 * k + 2 * r, row + 2 * k, 2);
@@ -353,7 +454,8 @@ void pack_f16(const MatView& w, uint8_t* dst) {
 }  // namespace
 
 bool packed_supports(DType t) {
-  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_K || t == DType::F16;
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_K || t == DType::Q6_K ||
+         t == DType::F16;
 }
 
 void pack(const MatView& w, uint8_t* dst) {
@@ -362,6 +464,7 @@ void pack(const MatView& w, uint8_t* dst) {
     case DType::Q4_0: return pack_q<BlockQ4_0, 4, false>(w, dst);
     case DType::Q5_0: return pack_q<BlockQ5_0, 4, false, true>(w, dst);
     case DType::Q4_K: return pack_q4k(w, dst);
+    case DType::Q6_K: return pack_q6k(w, dst);
     case DType::F16: return pack_f16(w, dst);
     default: return;  // packed_supports() is false: nothing packs it
   }
@@ -376,6 +479,7 @@ void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, in
       case DType::Q4_0: qrows<PQ4_0>(w, xa, n, g, m, y); break;
       case DType::Q5_0: qrows<PQ5_0>(w, xa, n, g, m, y); break;
       case DType::Q4_K: k4rows(w, xa, n, g, m, y); break;
+      case DType::Q6_K: k6rows(w, xa, n, g, m, y); break;
       case DType::F16: frows(w, x, n, g, m, y); break;
       default: return;
     }

@@ -9,7 +9,7 @@
 
 namespace slm::kernels::cpu::avx512 {
 
-// Q8_0, Q4_0, Q5_0 (ActQ8 activations) and F16 (exact f32 products).
+// Q8_0, Q4_0, Q5_0, Q4_K, Q6_K (ActQ8 activations) and F16 (exact f32 products).
 bool packed_supports(DType t);
 
 // Writes packed_bytes(w) bytes of w's packed layout to dst (64-byte aligned is best, not required).

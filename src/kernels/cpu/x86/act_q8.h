@@ -6,9 +6,14 @@
 
 namespace slm::kernels::cpu::x86 {
 
-struct ActQ8 {  // a[j] ~= d * qs[j]; s = d * sum(qs)
+// a[j] ~= d * qs[j]; s = d * sum(qs). Q6_K's activations (prepare_act for Q6_K) carry h instead: the
+// sums of qs[0..15] and qs[16..31], the offset of its 16-value sub-blocks (no Q6_K kernel reads s).
+struct ActQ8 {
   float d;
-  float s;
+  union {
+    float s;
+    int16_t h[2];
+  };
   int8_t qs[32];
 };
 static_assert(sizeof(ActQ8) == 40);

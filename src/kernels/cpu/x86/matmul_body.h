@@ -28,8 +28,9 @@ inline int hsum_i32(__m256i v) {
 
 #include "kernels/cpu/x86/decoders.h"
 
-// 32 floats -> one ActQ8 (round to nearest even, scale amax / 127).
-inline void quantize_block(const float* x, ActQ8* out) {
+// 32 floats -> one ActQ8 (round to nearest even, scale amax / 127); halves: the two 16-value sums in h
+// instead of s (Q6_K).
+inline void quantize_block(const float* x, ActQ8* out, bool halves) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   __m256 v[4];
   __m256 amax = _mm256_setzero_ps();
@@ -45,13 +46,18 @@ inline void quantize_block(const float* x, ActQ8* out) {
   const __m256 id = _mm256_set1_ps(mx > 0.0f ? 127.0f / mx : 0.0f);
   __m256i q[4];
   for (int i = 0; i < 4; ++i) q[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], id));
-  const int sum = hsum_i32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+  const int s0 = hsum_i32(_mm256_add_epi32(q[0], q[1])), s1 = hsum_i32(_mm256_add_epi32(q[2], q[3]));
   const __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
   const __m256i b = _mm256_packs_epi16(p01, p23);  // dword order 0 4 1 5 2 6 3 7 of the wanted order
   const __m256i ordered = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out->qs), ordered);
   out->d = d;
-  out->s = d * float(sum);
+  if (halves) {
+    out->h[0] = int16_t(s0);
+    out->h[1] = int16_t(s1);
+  } else {
+    out->s = d * float(s0 + s1);
+  }
 }
 
 // out[t * ldo] = row . act row t, for NT tokens whose ActQ8 rows are `astride` blocks apart.
@@ -170,7 +176,8 @@ size_t act_bytes(DType wtype, int64_t cols) {
 void prepare_act(DType wtype, const float* x, int64_t cols, void* dst) {
   if (!uses_act_q8(wtype)) return;
   ActQ8* out = static_cast<ActQ8*>(dst);
-  for (int64_t b = 0; b < cols / 32; ++b) quantize_block(x + 32 * b, out + b);
+  const bool halves = wtype == DType::Q6_K;
+  for (int64_t b = 0; b < cols / 32; ++b) quantize_block(x + 32 * b, out + b, halves);
 }
 
 void matmul_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
