@@ -70,7 +70,7 @@ void args(benchmark::internal::Benchmark* b) {
   for (int64_t rows : {2048, 32768})
     for (Isa isa : {Isa::avx2, Isa::avx512})
       for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K})
-        for (int64_t n : {1, 16, 64, 512})
+        for (int64_t n : {1, 4, 16, 64, 512})
           for (int64_t packed : {0, 1}) {
             if (packed && isa != Isa::avx512) continue;
             if (rows > 2048 && n > 16) continue;  // DRAM streaming: decode and small batches
