@@ -416,35 +416,37 @@ void pack_q(const MatView& w, uint8_t* dst) {
   });
 }
 
-void pack_q4k(const MatView& w, uint8_t* dst) {
+// K-quant runs of 32 bytes (4 bytes per step for 8 steps) as [runs][8 steps][16 rows][4 bytes], row r.
+inline void put_runs(uint8_t* p, const uint8_t* src, int runs, int r) {
+  for (int k = 0; k < runs; ++k)
+    for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, src + 32 * k + 4 * st, 4);
+}
+
+// K-quants: put(p, block, r) writes row r's super-block into the group's super-block at p.
+template <class Block, int64_t kBytes, class F>
+void pack_super(const MatView& w, uint8_t* dst, F put) {
   const int64_t nsb = w.cols / 256;
   pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
-    const BlockQ4_K* b = reinterpret_cast<const BlockQ4_K*>(row);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* p = gp + sb * kK4Bytes;
-      for (int k = 0; k < 4; ++k)
-        for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, b[sb].qs + 32 * k + 4 * st, 4);
-      for (int i = 0; i < 12; ++i) p[2048 + 16 * i + r] = b[sb].scales[i];
-      std::memcpy(p + 2240 + 2 * r, &b[sb].d, 2);
-      std::memcpy(p + 2272 + 2 * r, &b[sb].dmin, 2);
-    }
+    const Block* b = reinterpret_cast<const Block*>(row);
+    for (int64_t sb = 0; sb < nsb; ++sb) put(gp + sb * kBytes, b[sb], r);
+  });
+}
+
+void pack_q4k(const MatView& w, uint8_t* dst) {
+  pack_super<BlockQ4_K, kK4Bytes>(w, dst, [](uint8_t* p, const BlockQ4_K& b, int r) {
+    put_runs(p, b.qs, 4, r);
+    for (int i = 0; i < 12; ++i) p[2048 + 16 * i + r] = b.scales[i];
+    std::memcpy(p + 2240 + 2 * r, &b.d, 2);
+    std::memcpy(p + 2272 + 2 * r, &b.dmin, 2);
   });
 }
 
 void pack_q6k(const MatView& w, uint8_t* dst) {
-  const int64_t nsb = w.cols / 256;
-  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
-    const BlockQ6_K* b = reinterpret_cast<const BlockQ6_K*>(row);
-    for (int64_t sb = 0; sb < nsb; ++sb) {
-      uint8_t* p = gp + sb * kK6Bytes;
-      for (int k = 0; k < 4; ++k)
-        for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, b[sb].ql + 32 * k + 4 * st, 4);
-      for (int half = 0; half < 2; ++half)
-        for (int st = 0; st < 8; ++st)
-          std::memcpy(p + 2048 + 512 * half + 64 * st + 4 * r, b[sb].qh + 32 * half + 4 * st, 4);
-      for (int i = 0; i < 16; ++i) p[3072 + 16 * i + r] = uint8_t(b[sb].scales[i]);
-      std::memcpy(p + 3328 + 2 * r, &b[sb].d, 2);
-    }
+  pack_super<BlockQ6_K, kK6Bytes>(w, dst, [](uint8_t* p, const BlockQ6_K& b, int r) {
+    put_runs(p, b.ql, 4, r);
+    put_runs(p + 2048, b.qh, 2, r);
+    for (int i = 0; i < 16; ++i) p[3072 + 16 * i + r] = uint8_t(b.scales[i]);
+    std::memcpy(p + 3328 + 2 * r, &b.d, 2);
   });
 }
 
