@@ -328,36 +328,36 @@ void qrows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
   }
 }
 
-void k4rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
+// The K-quant layouts for krows: bytes per group and super-block, the scales of one super-block (256 floats,
+// unpacked once per segment for all token tiles) and the token tile.
+struct K4 {
+  static constexpr int64_t kBytes = kK4Bytes;
+  static void scales(const uint8_t* sb, float* dst) { k4_scales(sb, dst, dst + 128); }
+  template <int T, class... A>
+  static void tile(A... a) { k4tile<T>(a...); }
+};
+struct K6 {
+  static constexpr int64_t kBytes = kK6Bytes;
+  static void scales(const uint8_t* sb, float* dst) { k6_scales(sb, dst); }
+  template <int T, class... A>
+  static void tile(A... a) { k6tile<T>(a...); }
+};
+
+template <class K>
+void krows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
   const int64_t nb = w.cols / 32, nsb = w.cols / 256;
   const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
   const ActQ8* a = static_cast<const ActQ8*>(xa);
   float* yg = y + g * kG;
   const int64_t ld = w.rows;
   constexpr int64_t kSeg = kSegChunks / 8;  // as qrows: 1024 columns per segment
-  alignas(64) float scm[kSeg * 256];
+  alignas(64) float sc[kSeg * 256];
   for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
     const int64_t s1 = std::min(nsb, s0 + kSeg);
-    for (int64_t sb = s0; sb < s1; ++sb) k4_scales(gp + sb * kK4Bytes, scm + 256 * (sb - s0), scm + 256 * (sb - s0) + 128);
+    for (int64_t sb = s0; sb < s1; ++sb) K::scales(gp + sb * K::kBytes, sc + 256 * (sb - s0));
     tokens<8>(n, [&](int64_t t, auto T) {
-      k4tile<T()>(gp, nb, s0, s1, scm, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
-    });
-  }
-}
-
-void k6rows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, float* y) {
-  const int64_t nb = w.cols / 32, nsb = w.cols / 256;
-  const uint8_t *gp = group_at(w, g), *next = next_group(w, g);
-  const ActQ8* a = static_cast<const ActQ8*>(xa);
-  float* yg = y + g * kG;
-  const int64_t ld = w.rows;
-  constexpr int64_t kSeg = kSegChunks / 8;  // as k4rows
-  alignas(64) float dsc[kSeg * 256];
-  for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
-    const int64_t s1 = std::min(nsb, s0 + kSeg);
-    for (int64_t sb = s0; sb < s1; ++sb) k6_scales(gp + sb * kK6Bytes, dsc + 256 * (sb - s0));
-    tokens<8>(n, [&](int64_t t, auto T) {
-      k6tile<T()>(gp, nb, s0, s1, dsc, a + t * nb, yg + t * ld, ld, m, t == 0 ? next : nullptr);
+      K::template tile<T()>(gp, nb, s0, s1, static_cast<const float*>(sc), a + t * nb, yg + t * ld, ld, m,
+                            t == 0 ? next : nullptr);
     });
   }
 }
@@ -366,7 +366,6 @@ void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, 
   // One token streams F16 faster on the hardware prefetcher alone (DRAM-fed, one thread: 13-20 -> 19-25
   // GB/s without the next-group prefetch); from 4 tokens on the prefetch pays (16 tokens: 69 -> 90 GFLOP/s).
   const uint8_t *gp = group_at(w, g), *next = n > 1 ? next_group(w, g) : nullptr;
-
   float* yg = y + g * kG;
   const int64_t ld = w.rows, c = w.cols;
   tokens<8>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m, t == 0 ? next : nullptr); });
@@ -483,8 +482,8 @@ void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, in
       case DType::Q8_0: qrows<PQ8_0>(w, xa, n, g, m, y); break;
       case DType::Q4_0: qrows<PQ4_0>(w, xa, n, g, m, y); break;
       case DType::Q5_0: qrows<PQ5_0>(w, xa, n, g, m, y); break;
-      case DType::Q4_K: k4rows(w, xa, n, g, m, y); break;
-      case DType::Q6_K: k6rows(w, xa, n, g, m, y); break;
+      case DType::Q4_K: krows<K4>(w, xa, n, g, m, y); break;
+      case DType::Q6_K: krows<K6>(w, xa, n, g, m, y); break;
       case DType::F16: frows(w, x, n, g, m, y); break;
       default: return;
     }
