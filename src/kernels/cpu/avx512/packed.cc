@@ -177,29 +177,43 @@ void k4tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* s
   const __m512i lo4 = _mm512_set1_epi8(0x0F);
   for (int64_t sb = s0; sb < s1; ++sb) {
     const uint8_t* p = g + sb * kK4Bytes;
-    if (pf)
-      for (int64_t l = 0; l < kK4Bytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(pf + sb * kK4Bytes + l), _MM_HINT_T1);
+    // The next group's super-block into L2, one line per step (a burst of 36 prefetches stalls the loop:
+    // one thread, L3-fed, 7% of its samples); the 4 lines of scales first.
+    const char* pfs = pf ? reinterpret_cast<const char*>(pf + sb * kK4Bytes) : nullptr;
+    if (pfs)
+      for (int64_t l = 2048; l < kK4Bytes; l += 64) _mm_prefetch(pfs + l, _MM_HINT_T1);
     const float* sc = scm + 256 * (sb - s0);
     const float* mn = sc + 128;
     for (int k = 0; k < 4; ++k) {  // sub-blocks 2k (low nibbles) and 2k + 1 (high nibbles)
-      __m512i il[T], ih[T];
-      for (int t = 0; t < T; ++t) il[t] = ih[t] = _mm512_setzero_si512();
+      // kCh chains per sum for few tokens (exact int32 sums: the same result, a shorter vpdpbusd chain).
+      constexpr int kCh = T <= 2 ? 2 : 1;
+      __m512i il[kCh][T], ih[kCh][T];
+      for (int h = 0; h < kCh; ++h)
+        for (int t = 0; t < T; ++t) il[h][t] = ih[h][t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
       for (int st = 0; st < 8; ++st) {
+        if (pfs) _mm_prefetch(pfs + 512 * k + 64 * st, _MM_HINT_T1);
         const __m512i v = _mm512_loadu_si512(p + 512 * k + 64 * st);
         const __m512i wl = _mm512_and_si512(v, lo4), wh = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+        const int h = st % kCh;
         for (int t = 0; t < T; ++t) {
           const ActQ8* at = a + t * nb + sb * 8 + 2 * k;
-          il[t] = _mm512_dpbusd_epi32(il[t], wl, _mm512_set1_epi32(ld32(at[0].qs + 4 * st)));
-          ih[t] = _mm512_dpbusd_epi32(ih[t], wh, _mm512_set1_epi32(ld32(at[1].qs + 4 * st)));
+          il[h][t] = _mm512_dpbusd_epi32(il[h][t], wl, _mm512_set1_epi32(ld32(at[0].qs + 4 * st)));
+          ih[h][t] = _mm512_dpbusd_epi32(ih[h][t], wh, _mm512_set1_epi32(ld32(at[1].qs + 4 * st)));
         }
       }
+      for (int h = 1; h < kCh; ++h)
+        for (int t = 0; t < T; ++t) {
+          il[0][t] = _mm512_add_epi32(il[0][t], il[h][t]);
+          ih[0][t] = _mm512_add_epi32(ih[0][t], ih[h][t]);
+        }
       const __m512 scl = _mm512_load_ps(sc + 32 * k), sch = _mm512_load_ps(sc + 32 * k + 16);
       const __m512 mnl = _mm512_load_ps(mn + 32 * k), mnh = _mm512_load_ps(mn + 32 * k + 16);
       for (int t = 0; t < T; ++t) {
         const ActQ8* at = a + t * nb + sb * 8 + 2 * k;
-        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(i2f(il[t]), _mm512_set1_ps(at[0].d)), scl, acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(i2f(il[0][t]), _mm512_set1_ps(at[0].d)), scl, acc[t]);
         acc[t] = _mm512_fnmadd_ps(mnl, _mm512_set1_ps(at[0].s), acc[t]);
-        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(i2f(ih[t]), _mm512_set1_ps(at[1].d)), sch, acc[t]);
+        acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(i2f(ih[0][t]), _mm512_set1_ps(at[1].d)), sch, acc[t]);
         acc[t] = _mm512_fnmadd_ps(mnh, _mm512_set1_ps(at[1].s), acc[t]);
       }
     }
@@ -217,6 +231,44 @@ inline void k6_scales(const uint8_t* sb, float* dsc) {
   }
 }
 
+// One token against one Q6_K super-block p (its 8 blocks' activations at a): per half, the four blocks
+// that share the qh vectors at once (each qh and ql vector loaded once, not once per block), eight int32
+// sums started at -32 h; then the float sums in k6tile's block order (0 2 1 3 4 6 5 7), so a token's result
+// is the same bits here as in a larger tile. pfs: the next group's super-block, four lines per step.
+inline void k6one(const uint8_t* p, const float* sc, const ActQ8* a, __m512& acc, __m512i lo4, __m512i hi2,
+                  const char* pfs) {
+  for (int half = 0; half < 2; ++half) {
+    __m512i is[4][2];  // [block - 4 half][steps 0-3, 4-7]
+    for (int b = 0; b < 4; ++b) {
+      is[b][0] = _mm512_set1_epi32(-32 * a[4 * half + b].h[0]);
+      is[b][1] = _mm512_set1_epi32(-32 * a[4 * half + b].h[1]);
+    }
+#pragma GCC unroll 8
+    for (int st = 0; st < 8; ++st) {
+      if (pfs)
+        for (int i = 0; i < 4; ++i)
+          if (const int64_t l = 64 * (32 * half + 4 * st + i); l < kK6Bytes) _mm_prefetch(pfs + l, _MM_HINT_T1);
+      const __m512i h = _mm512_loadu_si512(p + 2048 + 512 * half + 64 * st);
+      const __m512i v0 = _mm512_loadu_si512(p + 512 * (2 * half) + 64 * st);
+      const __m512i v1 = _mm512_loadu_si512(p + 512 * (2 * half + 1) + 64 * st);
+      // block j + 2 nib: ql run 2 half + j, nibble nib, qh field j + 2 nib moved to bits 4-5
+      const __m512i w[4] = {
+          _mm512_ternarylogic_epi32(_mm512_and_si512(v0, lo4), _mm512_slli_epi16(h, 4), hi2, 0xF8),
+          _mm512_ternarylogic_epi32(_mm512_and_si512(v1, lo4), _mm512_slli_epi16(h, 2), hi2, 0xF8),
+          _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v0, 4), lo4), h, hi2, 0xF8),
+          _mm512_ternarylogic_epi32(_mm512_and_si512(_mm512_srli_epi16(v1, 4), lo4), _mm512_srli_epi16(h, 2), hi2, 0xF8)};
+      for (int b = 0; b < 4; ++b)
+        is[b][st / 4] = _mm512_dpbusd_epi32(is[b][st / 4], w[b], _mm512_set1_epi32(ld32(a[4 * half + b].qs + 4 * st)));
+    }
+    for (int b : {0, 2, 1, 3}) {
+      const int blk = 4 * half + b;
+      const __m512 sc0 = _mm512_loadu_ps(sc + 32 * blk), sc1 = _mm512_loadu_ps(sc + 32 * blk + 16);
+      const __m512 f = _mm512_fmadd_ps(i2f(is[b][1]), sc1, _mm512_mul_ps(i2f(is[b][0]), sc0));
+      acc = _mm512_fmadd_ps(f, _mm512_set1_ps(a[blk].d), acc);
+    }
+  }
+}
+
 // T tokens against super-blocks [s0, s1) of one Q6_K group, as k4tile: per 32-block b with sub-blocks i0, i1
 //   d_a * ((d sc_i0) * (sum q qa - 32 h0) + (d sc_i1) * (sum q qa - 32 h1))      (q unsigned 0..63)
 // with h = ActQ8::h and each -32 h term as its int32 sum's start value. One block at a time (its weights
@@ -229,9 +281,13 @@ void k6tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* d
   const __m512i lo4 = _mm512_set1_epi8(0x0F), hi2 = _mm512_set1_epi8(0x30);
   for (int64_t sb = s0; sb < s1; ++sb) {
     const uint8_t* p = g + sb * kK6Bytes;
-    if (pf)
-      for (int64_t l = 0; l < kK6Bytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(pf + sb * kK6Bytes + l), _MM_HINT_T1);
+    // The next group's super-block into L2, spread as k4tile's: line i at step i (53 lines, 64 steps).
+    const char* pfs = pf ? reinterpret_cast<const char*>(pf + sb * kK6Bytes) : nullptr;
     const float* sc = dsc + 256 * (sb - s0);
+    if constexpr (T == 1) {
+      k6one(p, sc, a + sb * 8, acc[0], lo4, hi2, pfs);
+      continue;
+    }
     for (int k = 0; k < 4; ++k) {  // ql run k: blocks 4 * half + j (low nibbles) and that + 2 (high nibbles)
       const int half = k / 2, j = k % 2;
       for (int nib = 0; nib < 2; ++nib) {
@@ -243,6 +299,7 @@ void k6tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* d
           i1[t] = _mm512_set1_epi32(-32 * at.h[1]);
         }
         const auto step = [&](int st, __m512i* is) {
+          if (const int64_t l = 64 * (16 * k + 8 * nib + st); pfs && l < kK6Bytes) _mm_prefetch(pfs + l, _MM_HINT_T1);
           const __m512i v = _mm512_loadu_si512(p + 512 * k + 64 * st);
           const __m512i h = _mm512_loadu_si512(p + 2048 + 512 * half + 64 * st);
           // the field's two bits to bits 4-5 (16-bit shifts: the mask drops what crosses bytes)
