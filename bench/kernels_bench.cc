@@ -2,6 +2,10 @@
 // benchmark models (single thread): the kernel lab behind `slm bench`. Bytes/s counts weight bytes.
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <vector>
 
@@ -120,6 +124,59 @@ void BM_DecodeAttention(benchmark::State& st) {
   st.counters["rows/s"] = benchmark::Counter(double(n * g) * double(st.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DecodeAttention)->ArgsProduct({{3}, {0, 1}, {128, 1024}, {0, 1}, {64, 192}})->Unit(benchmark::kMicrosecond);
+
+// The arithmetic ceilings the prefill kernels are measured against (single thread): 12 independent chains of
+// 512-bit f32 FMAs (16 multiply-adds each), and of vdpbf16ps (32 bf16 products into 16 f32 sums each).
+// GFLOP/s counts 2 per multiply-add, as the matmul benchmarks do.
+#if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 inside _mm512_reduce_add_ps
+constexpr int64_t kPeakIters = 1 << 22;
+
+__attribute__((target("avx512f"))) float peak_fma(int64_t iters) {
+  __m512 a[12];
+  for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j) * 1e-3f);
+  __m512 b = _mm512_set1_ps(0.999f);
+  const __m512 c = _mm512_set1_ps(1e-4f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) a[j] = _mm512_fmadd_ps(a[j], b, c);
+    __asm__ volatile("" : "+v"(b));
+  }
+  float r = 0;
+  for (int j = 0; j < 12; ++j) r += _mm512_reduce_add_ps(a[j]);
+  return r;
+}
+
+__attribute__((target("avx512f,avx512bf16"))) float peak_bf16(int64_t iters) {
+  __m512 a[12];
+  for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j) * 1e-3f);
+  __m512bh b = (__m512bh)_mm512_set1_epi16(0x3f80);  // 1.0
+  const __m512bh c = (__m512bh)_mm512_set1_epi16(0x3c00);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) a[j] = _mm512_dpbf16_ps(a[j], b, c);
+    __asm__ volatile("" : "+v"(b));
+  }
+  float r = 0;
+  for (int j = 0; j < 12; ++j) r += _mm512_reduce_add_ps(a[j]);
+  return r;
+}
+
+void BM_Peak(benchmark::State& st) {
+  const bool bf16 = st.range(0) != 0;
+  if (!__builtin_cpu_supports("avx512f") || (bf16 && !__builtin_cpu_supports("avx512bf16"))) {
+    st.SkipWithError("this CPU lacks the instruction");
+    return;
+  }
+  for (auto _ : st) benchmark::DoNotOptimize(bf16 ? peak_bf16(kPeakIters) : peak_fma(kPeakIters));
+  st.counters["GFLOP/s"] = benchmark::Counter(double(kPeakIters) * 12 * (bf16 ? 64 : 32) * double(st.iterations()),
+                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.SetLabel(bf16 ? "vdpbf16ps zmm" : "vfmadd f32 zmm");
+}
+BENCHMARK(BM_Peak)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace
 
