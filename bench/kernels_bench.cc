@@ -133,29 +133,21 @@ BENCHMARK(BM_DecodeAttention)->ArgsProduct({{3}, {0, 1}, {128, 1024}, {0, 1}, {6
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 inside _mm512_reduce_add_ps
 constexpr int64_t kPeakIters = 1 << 22;
 
-__attribute__((target("avx512f"))) float peak_fma(int64_t iters) {
+// kBf16 false: f32 FMAs only (the bf16 target adds no instruction there, so it runs on any AVX-512 CPU).
+template <bool kBf16>
+__attribute__((target("avx512f,avx512bf16"))) float peak(int64_t iters) {
   __m512 a[12];
   for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j) * 1e-3f);
-  __m512 b = _mm512_set1_ps(0.999f);
-  const __m512 c = _mm512_set1_ps(1e-4f);
+  __m512i b = kBf16 ? _mm512_set1_epi16(0x3f80) : _mm512_castps_si512(_mm512_set1_ps(0.999f));  // 1.0 / 0.999
+  const __m512i c = kBf16 ? _mm512_set1_epi16(0x3c00) : _mm512_castps_si512(_mm512_set1_ps(1e-4f));
   for (int64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int j = 0; j < 12; ++j) a[j] = _mm512_fmadd_ps(a[j], b, c);
-    __asm__ volatile("" : "+v"(b));
-  }
-  float r = 0;
-  for (int j = 0; j < 12; ++j) r += _mm512_reduce_add_ps(a[j]);
-  return r;
-}
-
-__attribute__((target("avx512f,avx512bf16"))) float peak_bf16(int64_t iters) {
-  __m512 a[12];
-  for (int j = 0; j < 12; ++j) a[j] = _mm512_set1_ps(float(j) * 1e-3f);
-  __m512bh b = (__m512bh)_mm512_set1_epi16(0x3f80);  // 1.0
-  const __m512bh c = (__m512bh)_mm512_set1_epi16(0x3c00);
-  for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-    for (int j = 0; j < 12; ++j) a[j] = _mm512_dpbf16_ps(a[j], b, c);
+    for (int j = 0; j < 12; ++j) {
+      if constexpr (kBf16)
+        a[j] = _mm512_dpbf16_ps(a[j], (__m512bh)b, (__m512bh)c);
+      else
+        a[j] = _mm512_fmadd_ps(a[j], _mm512_castsi512_ps(b), _mm512_castsi512_ps(c));
+    }
     __asm__ volatile("" : "+v"(b));
   }
   float r = 0;
@@ -169,7 +161,7 @@ void BM_Peak(benchmark::State& st) {
     st.SkipWithError("this CPU lacks the instruction");
     return;
   }
-  for (auto _ : st) benchmark::DoNotOptimize(bf16 ? peak_bf16(kPeakIters) : peak_fma(kPeakIters));
+  for (auto _ : st) benchmark::DoNotOptimize(bf16 ? peak<true>(kPeakIters) : peak<false>(kPeakIters));
   st.counters["GFLOP/s"] = benchmark::Counter(double(kPeakIters) * 12 * (bf16 ? 64 : 32) * double(st.iterations()),
                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   st.SetLabel(bf16 ? "vdpbf16ps zmm" : "vfmadd f32 zmm");
