@@ -2,6 +2,7 @@
 // the scalar reference, for every weight type, on odd row counts, token tails and row ranges.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -124,6 +125,19 @@ TEST(ThreadPool, EveryTaskRunsOnceAndRangesCover) {
         for (int64_t i = b; i < e; ++i) ++cover[size_t(i)];
       });
       for (int v : cover) ASSERT_EQ(v, 1);
+      // min_pieces: more, smaller ranges (as a large matrix gets), still disjoint, aligned and covering.
+      std::fill(cover.begin(), cover.end(), 0);
+      std::atomic<int> pieces{0};
+      pool.for_range(
+          1001, 16,
+          [&](int64_t b, int64_t e) {
+            EXPECT_EQ(b % 16, 0);
+            ++pieces;
+            for (int64_t i = b; i < e; ++i) ++cover[size_t(i)];
+          },
+          40);
+      for (int v : cover) ASSERT_EQ(v, 1);
+      ASSERT_EQ(pieces.load(), n == 1 ? 1 : 40);
     }
   }
 }
