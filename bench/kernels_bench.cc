@@ -34,15 +34,16 @@ Weights make(DType t, int64_t rows, int64_t cols) {
 }
 
 // args: isa, dtype id, tokens n, packed (the table's load-time layout, where it has one), rows. Rows x
-// cols = 2048 x 2048 is Llama-3.2-1B's attention projection (cache-resident); 32768 rows stream from DRAM.
-void BM_MatmulRows(benchmark::State& st) {
+// cols = 2048 x 2048 (BM_MatmulRows) is Llama-3.2-1B's attention projection (cache-resident); 32768 rows
+// stream from DRAM.
+void matmul_rows(benchmark::State& st, int64_t cols) {
   const CpuKernels* k = cpu_kernels_for(Isa(st.range(0)));
   if (!k || !k->matmul_rows) {
     st.SkipWithError("table not available");
     return;
   }
   const DType t = DType(st.range(1));
-  const int64_t n = st.range(2), rows = st.range(4), cols = 2048;
+  const int64_t n = st.range(2), rows = st.range(4);
   Weights w = make(t, rows, cols);
   if (st.range(3)) {
     if (!k->pack || !k->can_pack(t)) {
@@ -58,8 +59,7 @@ void BM_MatmulRows(benchmark::State& st) {
   std::vector<uint8_t> xa(std::max<size_t>(1, k->act_bytes(t, cols) * size_t(n)));
   std::vector<float> y(size_t(n * rows));
   for (auto _ : st) {
-    for (int64_t i = 0; i < n; ++i)
-      k->prepare_act(t, x.data() + i * cols, cols, xa.data() + size_t(i) * k->act_bytes(t, cols));
+    k->prepare_act(t, x.data(), n, cols, 0, n, xa.data());
     k->matmul_rows(w.view, x.data(), xa.data(), n, 0, rows, y.data());
     benchmark::DoNotOptimize(y.data());
   }
@@ -69,6 +69,8 @@ void BM_MatmulRows(benchmark::State& st) {
   st.SetLabel(std::string(isa_name(k->isa)) + " " + std::string(quant::type_name(t)) +
               (st.range(3) ? " packed" : ""));
 }
+
+void BM_MatmulRows(benchmark::State& st) { matmul_rows(st, 2048); }
 
 void args(benchmark::internal::Benchmark* b) {
   for (int64_t rows : {2048, 32768})
@@ -83,6 +85,13 @@ void args(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_MatmulRows)->Apply(args)->Unit(benchmark::kMicrosecond);
+
+// Llama-3.2-1B's down projection, 2048 x 8192: prefill's activations (16 MiB of f32 at 512 tokens) no
+// longer stay in L3 between weight groups. Args as BM_MatmulRows; AVX-512, packed.
+void BM_MatmulRowsWide(benchmark::State& st) { matmul_rows(st, 8192); }
+BENCHMARK(BM_MatmulRowsWide)
+    ->ArgsProduct({{int64_t(Isa::avx512)}, {int64_t(DType::F16), int64_t(DType::Q4_0), int64_t(DType::Q4_K)}, {1, 512}, {1}, {2048}})
+    ->Unit(benchmark::kMicrosecond);
 
 // Decode attention of one kv head's query heads over n cache positions (scores, then values), the way the
 // decode step calls it. Args: g (query heads read together), split (1: one call per head instead), n, memory

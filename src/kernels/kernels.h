@@ -35,6 +35,8 @@ struct MatView {
 };
 
 constexpr int64_t kPackRows = 16;
+// Tokens per tile of prepared activations (CpuKernels::prepare_act).
+constexpr int64_t kActTile = 8;
 // Bytes of w in a packed layout: rows rounded up to a whole group.
 inline size_t packed_bytes(const MatView& w) {
   return size_t((w.rows + kPackRows - 1) / kPackRows * kPackRows) * w.row_bytes;
@@ -69,9 +71,14 @@ struct CpuKernels {
   // are prepared once per call (quantised on the fly for the integer dot products), then any row range of
   // w is computed independently. act_bytes: bytes of one prepared activation row (0: the kernel reads x).
   size_t (*act_bytes)(DType wtype, int64_t cols);
-  void (*prepare_act)(DType wtype, const float* x, int64_t cols, void* dst);  // one row of cols floats
-  // y[t * w.rows + r] for t < n, r0 <= r < r1; x: (n, w.cols) floats, xa: n prepared rows. Integer weight
-  // types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5, not 1e-10.
+  // Rows [t0, t1) of the n rows x: (n, cols) into dst, the buffer of all n prepared rows (n * act_bytes
+  // bytes). t0 is a multiple of kActTile: a layout may interleave the rows of a tile of kActTile tokens
+  // (the AVX-512 table does for packed F16), so ranges split at other rows would tear a tile.
+  void (*prepare_act)(DType wtype, const float* x, int64_t n, int64_t cols, int64_t t0, int64_t t1, void* dst);
+  // y[t * w.rows + r] for t < n, r0 <= r < r1; x: (n, w.cols) floats, xa: n prepared rows (or null where
+  // act_bytes is 0 or for float weights, which then read x). A caller may pass a run of tokens of a larger
+  // prepared batch (x, xa and y advanced together) if the run starts at a multiple of kActTile. Integer
+  // weight types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5, not 1e-10.
   void (*matmul_rows)(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                       float* y);
   // Weight repacking at load (null in tables without it): can_pack(t) says whether pack has a layout for

@@ -26,11 +26,9 @@ void matmul_parallel(const CpuKernels& k, const MatView& w, std::span<const floa
   if (row > 0) {
     if (scratch.size() < row * size_t(n)) scratch.resize(row * size_t(n));
     uint8_t* xa = scratch.data();
-    const auto prep = [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) k.prepare_act(w.type, x.data() + t * w.cols, w.cols, xa + size_t(t) * row);
-    };
+    const auto prep = [&](int64_t t0, int64_t t1) { k.prepare_act(w.type, x.data(), n, w.cols, t0, t1, xa); };
     if (n >= 64) {  // below that a pool loop costs more than quantising the rows on this thread
-      pool.for_range(n, 1, prep);
+      pool.for_range(n, kActTile, prep);
     } else {
       prep(0, n);
     }
@@ -66,9 +64,7 @@ void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs,
   for (size_t i = 0; i < outs.size(); ++i) {
     first[i + 1] = first[i] + outs[i].w->rows;
     if (row[i] == 0 || !owner[i]) continue;
-    for (int64_t t = 0; t < n; ++t)
-      k.prepare_act(outs[i].w->type, x.data() + t * outs[i].w->cols, outs[i].w->cols,
-                    scratch.data() + off[i] + size_t(t) * row[i]);
+    k.prepare_act(outs[i].w->type, x.data(), n, outs[i].w->cols, 0, n, scratch.data() + off[i]);
   }
   const uint8_t* xa = scratch.data();
   size_t bytes = 0;

@@ -44,7 +44,7 @@ inline RandomMatrix random_matrix(Rng& rng, DType t, int64_t rows, int64_t cols)
 inline std::vector<uint8_t> prepared_acts(const CpuKernels& k, const MatView& w, const float* x, int64_t n) {
   const size_t row = k.act_bytes(w.type, w.cols);
   std::vector<uint8_t> xa(std::max<size_t>(1, row * size_t(n)));
-  for (int64_t t = 0; t < n; ++t) k.prepare_act(w.type, x + t * w.cols, w.cols, xa.data() + t * row);
+  k.prepare_act(w.type, x, n, w.cols, 0, n, xa.data());
   return xa;
 }
 

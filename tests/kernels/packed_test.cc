@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "common/nmse.h"
 #include "core/rng.h"
@@ -96,6 +97,43 @@ TEST(Packed, MatchesReferenceAndStoredLayout) {
         // Same activations as the stored layout (ActQ8 for the integer types): only f32 rounding differs.
         EXPECT_LT(nmse(stored_all, got_all), 1e-10) << what;
         EXPECT_LT(nmse(want_all, got_all), float_type(t) ? 1e-10 : 1e-3) << what;
+      }
+    }
+  }
+}
+
+// The F16 kernel reads whole tiles of kActTile tokens from prepare_act's interleaved copy and the rest
+// from x, and with many tokens walks blocks of groups; a token's row must not depend on any of it: each
+// token (21: two tiles and a tail of 5; 520 x 4100 columns: blocks of groups and a part column segment)
+// gets the bits it gets alone. The copy is prepared in two ranges split at a tile, as matmul_parallel's
+// threads do, then checked against one call.
+TEST(Packed, F16TokensGetTheSameBitsInATileAsAlone) {
+  REQUIRE_PACKING_TABLES(tables);
+  Rng rng(43);
+  for (const CpuKernels* k : tables) {
+    for (auto [rows, cols, n] : {std::tuple<int64_t, int64_t, int64_t>{37, 45, 21}, {37, 512, 21}, {100, 4100, 520}}) {
+      const RandomMatrix m = random_matrix(rng, DType::F16, rows, cols);
+      const Packed p = pack(*k, m.w);
+      const std::vector<float> x = rng.normal(size_t(n * cols));
+      const size_t row = k->act_bytes(DType::F16, cols);
+      std::vector<uint8_t> one(std::max<size_t>(1, row * size_t(n)), 0), two(one.size(), 0);
+      k->prepare_act(DType::F16, x.data(), n, cols, 0, n, one.data());
+      k->prepare_act(DType::F16, x.data(), n, cols, 0, kActTile, two.data());
+      k->prepare_act(DType::F16, x.data(), n, cols, kActTile, n, two.data());
+      EXPECT_EQ(one, two) << isa_name(k->isa) << " cols=" << cols;
+      std::vector<float> all(size_t(n * rows), std::nanf(""));
+      k->matmul_rows(p.w, x.data(), one.data(), n, 0, rows, all.data());
+      std::vector<float> want(all.size());
+      reference::matmul(m.w, x, n, want);
+      EXPECT_LT(nmse(want, all), 1e-10) << isa_name(k->isa) << " cols=" << cols << " n=" << n;
+      for (int64_t t = 0; t < n; ++t) {
+        std::vector<float> alone(size_t(rows), std::nanf(""));
+        k->matmul_rows(p.w, x.data() + t * cols, nullptr, 1, 0, rows, alone.data());
+        for (int64_t r = 0; r < rows; ++r)
+          ASSERT_EQ(std::memcmp(&alone[size_t(r)], &all[size_t(t * rows + r)], sizeof(float)), 0)
+              << isa_name(k->isa) << " cols=" << cols << " n=" << n << " token " << t << " row " << r << ": "
+              << alone[size_t(r)]
+              << " alone, " << all[size_t(t * rows + r)] << " in the batch";
       }
     }
   }

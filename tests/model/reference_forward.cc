@@ -187,7 +187,8 @@ std::vector<double> reference_forward(const gguf::File& f, const model::ModelCon
 
 bool int8_activations(DType t) {
   const kernels::CpuKernels& k = kernels::cpu_kernels();
-  return k.act_bytes != nullptr && k.act_bytes(t, 256) > 0;
+  const bool float_weights = t == DType::F32 || t == DType::F16 || t == DType::BF16;
+  return !float_weights && k.act_bytes != nullptr && k.act_bytes(t, 256) > 0;
 }
 
 double engine_vs_reference_bound(std::span<const DType> weight_types) {

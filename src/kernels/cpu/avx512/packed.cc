@@ -326,20 +326,26 @@ void k6tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* d
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
 }
 
-// T tokens (x rows ldx floats apart) against one F16 group, kC interleaved sums per token. kC does not
-// depend on T, so a token's result does not depend on the tile it lands in (batched = alone, bit for bit;
-// the integer kernels' chains are exact int32 sums, so theirs may vary).
-template <int T>
+// T tokens against cols columns of one F16 group, kC interleaved sums per token, the first started from y
+// when add (a later column segment). x: rows ldx floats apart, or (kTiled) a tile of prepare_f16_tiles,
+// value (t, k) at x[kActTile * k + t]. kC does not depend on T or the layout, so a token's result does not
+// depend on the tile it lands in (batched = alone, bit for bit; the integer kernels' chains are exact int32
+// sums, so theirs may vary).
+template <int T, bool kTiled = false>
 void ftile(const uint8_t* g, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy, __mmask16 m,
-           const uint8_t* pf) {
+           const uint8_t* pf, bool add = false) {
+  static_assert(!kTiled || T == kActTile);
   constexpr int kC = 2;
   __m512 acc[kC][T];
   for (int c = 0; c < kC; ++c)
-    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[c][t] = c == 0 && add ? _mm512_maskz_loadu_ps(m, y + t * ldy) : _mm512_setzero_ps();
   auto step = [&](int c, int64_t k) {
     if (pf && (k & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(pf + 32 * k), _MM_HINT_T1);
     const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * k)));
-    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_fmadd_ps(w, _mm512_set1_ps(x[t * ldx + k]), acc[c][t]);
+    for (int t = 0; t < T; ++t) {
+      const float v = kTiled ? x[kActTile * k + t] : x[t * ldx + k];
+      acc[c][t] = _mm512_fmadd_ps(w, _mm512_set1_ps(v), acc[c][t]);
+    }
   };
   int64_t k = 0;
   for (; k + kC <= cols; k += kC)
@@ -420,13 +426,45 @@ void krows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
   }
 }
 
-void frows(const MatView& w, const float* x, int64_t n, int64_t g, __mmask16 m, float* y) {
-  // One token streams F16 faster on the hardware prefetcher alone (DRAM-fed, one thread: 13-20 -> 19-25
-  // GB/s without the next-group prefetch); from 4 tokens on the prefetch pays (16 tokens: 69 -> 90 GFLOP/s).
-  const uint8_t *gp = group_at(w, g), *next = n > 1 ? next_group(w, g) : nullptr;
-  float* yg = y + g * kG;
-  const int64_t ld = w.rows, c = w.cols;
-  tokens<8>(n, [&](int64_t t, auto T) { ftile<T()>(gp, c, x + t * c, c, yg + t * ld, ld, m, t == 0 ? next : nullptr); });
+// F16 runs over column segments of kFSeg (a token's sum is the segments' partial sums in order, whatever
+// n is), and with many tokens over blocks of kFBlock groups: each tile of x then feeds kFBlock groups from
+// L2, so x is read from L3 or memory once per 64 rows instead of once per 16. Together these take one
+// thread on 2048 rows x 8192 columns x 512 tokens from 62-67 to 81-88 GFLOP/s (both cores busy, three
+// runs each). An x small enough to stay in L3 is better with blocks of one group (2048 columns: ~100
+// against 75-101 GFLOP/s), hence kFBlockX.
+constexpr int64_t kFSeg = 2048, kFBlock = 4;
+constexpr size_t kFBlockX = size_t(8) << 20;
+
+void frows(const MatView& w, const float* x, const float* tiles, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const int64_t c = w.cols, ld = w.rows, g0 = r0 / kG, g1 = (r1 + kG - 1) / kG;
+  const int64_t per = n >= 2 * kActTile && size_t(n * c) * sizeof(float) > kFBlockX ? kFBlock : 1;
+  for (int64_t b = g0; b < g1; b += per) {
+    const int64_t be = std::min(g1, b + per);
+    for (int64_t s0 = 0; s0 < c; s0 += kFSeg) {
+      const int64_t s1 = std::min(c, s0 + kFSeg);
+      tokens<kActTile>(n, [&](int64_t t, auto T) {
+        for (int64_t g = b; g < be; ++g) {
+          const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
+          const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+          const uint8_t* gp = group_at(w, g) + 32 * s0;
+          // The first tile pulls this group's next segment (or the next block's group) into L2. One token
+          // streams F16 faster on the hardware prefetcher alone (DRAM-fed, one thread: 13-20 -> 19-25 GB/s
+          // without it); from 4 tokens on the prefetch pays (16 tokens: 69 -> 90 GFLOP/s).
+          const uint8_t* pf = nullptr;
+          if (t == 0 && n > 1) pf = s1 < c ? gp + 32 * (s1 - s0) : (g + per) * kG < w.rows ? group_at(w, g + per) : nullptr;
+          float* yg = y + g * kG + t * ld;
+          // Whole tiles from prepare_f16_tiles: one thread, 512 tokens x 2048 columns, 85 -> 105 GFLOP/s.
+          if constexpr (T() == kActTile) {
+            if (tiles) {
+              ftile<T(), true>(gp, s1 - s0, tiles + t * c + kActTile * s0, 0, yg, ld, m, pf, s0 > 0);
+              continue;
+            }
+          }
+          ftile<T()>(gp, s1 - s0, x + t * c + s0, c, yg, ld, m, pf, s0 > 0);
+        }
+      });
+    }
+  }
 }
 
 // Calls fn(gp, r, bytes) for every stored row r of each group (gp: the group's packed bytes, zeroed first,
@@ -532,7 +570,38 @@ void pack(const MatView& w, uint8_t* dst) {
   }
 }
 
+void prepare_f16_tiles(const float* x, int64_t n, int64_t cols, int64_t t0, int64_t t1, float* dst) {
+  constexpr int64_t kT = kActTile;
+  static_assert(kT == 8, "the transpose below is 8 x 8");
+  for (int64_t b = t0; b + kT <= std::min(t1, n); b += kT) {
+    const float* xs = x + b * cols;
+    float* d = dst + b * cols;
+    int64_t k = 0;
+    for (; k + 8 <= cols; k += 8) {  // 8 x 8 transpose: rows t (8 columns each) -> columns k (8 tokens each)
+      __m256 r[8], u[8];
+      for (int t = 0; t < 8; ++t) r[t] = _mm256_loadu_ps(xs + t * cols + k);
+      for (int t = 0; t < 8; t += 2) {
+        u[t] = _mm256_unpacklo_ps(r[t], r[t + 1]);      // t0k0 t1k0 t0k1 t1k1 | k4 k5
+        u[t + 1] = _mm256_unpackhi_ps(r[t], r[t + 1]);  // k2 k3 | k6 k7
+      }
+      for (int h = 0; h < 2; ++h)
+        for (int q = 0; q < 2; ++q) {  // q: tokens 0-3 (u[0..3]) and 4-7 (u[4..7])
+          const __m256 a = u[4 * q + h], bb = u[4 * q + 2 + h];
+          r[4 * q + 2 * h] = _mm256_shuffle_ps(a, bb, 0x44);      // k(2h) and k(2h+4): 4 tokens each
+          r[4 * q + 2 * h + 1] = _mm256_shuffle_ps(a, bb, 0xEE);  // k(2h+1) and k(2h+5)
+        }
+      for (int j = 0; j < 4; ++j) {  // r[j]: tokens 0-3 of columns j | j + 4; r[4 + j]: tokens 4-7
+        _mm256_storeu_ps(d + kT * (k + j), _mm256_permute2f128_ps(r[j], r[4 + j], 0x20));
+        _mm256_storeu_ps(d + kT * (k + j + 4), _mm256_permute2f128_ps(r[j], r[4 + j], 0x31));
+      }
+    }
+    for (; k < cols; ++k)
+      for (int64_t t = 0; t < kT; ++t) d[kT * k + t] = xs[t * cols + k];
+  }
+}
+
 void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  if (w.type == DType::F16) return frows(w, x, static_cast<const float*>(xa), n, r0, r1, y);
   for (int64_t g = r0 / kG; g * kG < r1; ++g) {
     const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
     const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
@@ -542,7 +611,6 @@ void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, in
       case DType::Q5_0: qrows<PQ5_0>(w, xa, n, g, m, y); break;
       case DType::Q4_K: krows<K4>(w, xa, n, g, m, y); break;
       case DType::Q6_K: krows<K6>(w, xa, n, g, m, y); break;
-      case DType::F16: frows(w, x, n, g, m, y); break;
       default: return;
     }
   }

@@ -33,9 +33,20 @@ void matmul_rows_512(const MatView& w, const float* x, const void* xa, int64_t n
   matmul_rows(w, x, xa, n, r0, r1, y);
 }
 
+// Packed F16 reads whole tiles of tokens interleaved (prepare_f16_tiles); other types as the AVX2 table.
+size_t act_bytes_512(DType wtype, int64_t cols) {
+  return wtype == DType::F16 ? size_t(cols) * sizeof(float) : act_bytes(wtype, cols);
+}
+void prepare_act_512(DType wtype, const float* x, int64_t n, int64_t cols, int64_t t0, int64_t t1, void* dst) {
+  if (wtype == DType::F16) return prepare_f16_tiles(x, n, cols, t0, t1, static_cast<float*>(dst));
+  prepare_act(wtype, x, n, cols, t0, t1, dst);
+}
+
 CpuKernels make_table_512() {
   CpuKernels k = make_table(Isa::avx512);
   k.matmul_rows = matmul_rows_512;
+  k.act_bytes = act_bytes_512;
+  k.prepare_act = prepare_act_512;
   k.can_pack = packed_supports;
   k.pack = pack;
   k.to_f16 = to_f16;

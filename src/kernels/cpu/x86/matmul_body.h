@@ -173,11 +173,13 @@ size_t act_bytes(DType wtype, int64_t cols) {
   return uses_act_q8(wtype) ? size_t(cols / 32) * sizeof(ActQ8) : 0;
 }
 
-void prepare_act(DType wtype, const float* x, int64_t cols, void* dst) {
+void prepare_act(DType wtype, const float* x, int64_t /*n*/, int64_t cols, int64_t t0, int64_t t1, void* dst) {
   if (!uses_act_q8(wtype)) return;
-  ActQ8* out = static_cast<ActQ8*>(dst);
   const bool halves = wtype == DType::Q6_K;
-  for (int64_t b = 0; b < cols / 32; ++b) quantize_block(x + 32 * b, out + b, halves);
+  for (int64_t t = t0; t < t1; ++t) {
+    ActQ8* out = static_cast<ActQ8*>(dst) + t * (cols / 32);
+    for (int64_t b = 0; b < cols / 32; ++b) quantize_block(x + t * cols + 32 * b, out + b, halves);
+  }
 }
 
 void matmul_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
