@@ -103,9 +103,9 @@ TEST(Packed, MatchesReferenceAndStoredLayout) {
 }
 
 // The F16 kernel reads whole tiles of kActTile tokens from prepare_act's interleaved copy and the rest
-// from x, and with many tokens walks blocks of groups; a token's row must not depend on any of it: each
-// token (21: two tiles and a tail of 5; 520 x 4100 columns: blocks of groups and a part column segment)
-// gets the bits it gets alone. The copy is prepared in two ranges split at a tile, as matmul_parallel's
+// from x, and with many tokens walks blocks of tokens; a token's row must not depend on any of it: each
+// token (21: two tiles and a tail of 5; 520 x 4100 columns: blocks of 248, 248 and 24 tokens) gets the
+// bits it gets alone. The copy is prepared in two ranges split at a tile, as matmul_parallel's
 // threads do, then checked against one call.
 TEST(Packed, F16TokensGetTheSameBitsInATileAsAlone) {
   REQUIRE_PACKING_TABLES(tables);

@@ -326,19 +326,18 @@ void k6tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* d
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ldy, m, acc[t]);
 }
 
-// T tokens against cols columns of one F16 group, kC interleaved sums per token, the first started from y
-// when add (a later column segment). x: rows ldx floats apart, or (kTiled) a tile of prepare_f16_tiles,
-// value (t, k) at x[kActTile * k + t]. kC does not depend on T or the layout, so a token's result does not
-// depend on the tile it lands in (batched = alone, bit for bit; the integer kernels' chains are exact int32
-// sums, so theirs may vary).
+// T tokens against one F16 group, kC interleaved sums per token. x: rows ldx floats apart, or (kTiled) a
+// tile of prepare_f16_tiles, value (t, k) at x[kActTile * k + t]. kC does not depend on T or the layout, so
+// a token's result does not depend on the tile it lands in (batched = alone, bit for bit; the integer
+// kernels' chains are exact int32 sums, so theirs may vary).
 template <int T, bool kTiled = false>
 void ftile(const uint8_t* g, int64_t cols, const float* x, int64_t ldx, float* y, int64_t ldy, __mmask16 m,
-           const uint8_t* pf, bool add = false) {
+           const uint8_t* pf) {
   static_assert(!kTiled || T == kActTile);
   constexpr int kC = 2;
   __m512 acc[kC][T];
   for (int c = 0; c < kC; ++c)
-    for (int t = 0; t < T; ++t) acc[c][t] = c == 0 && add ? _mm512_maskz_loadu_ps(m, y + t * ldy) : _mm512_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[c][t] = _mm512_setzero_ps();
   auto step = [&](int c, int64_t k) {
     if (pf && (k & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(pf + 32 * k), _MM_HINT_T1);
     const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + 32 * k)));
@@ -426,42 +425,33 @@ void krows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
   }
 }
 
-// F16 runs over column segments of kFSeg (a token's sum is the segments' partial sums in order, whatever
-// n is), and with many tokens over blocks of kFBlock groups: each tile of x then feeds kFBlock groups from
-// L2, so x is read from L3 or memory once per 64 rows instead of once per 16. Together these take one
-// thread on 2048 rows x 8192 columns x 512 tokens from 62-67 to 81-88 GFLOP/s (both cores busy, three
-// runs each). An x small enough to stay in L3 is better with blocks of one group (2048 columns: ~100
-// against 75-101 GFLOP/s), hence kFBlockX.
-constexpr int64_t kFSeg = 2048, kFBlock = 4;
-constexpr size_t kFBlockX = size_t(8) << 20;
+// F16 with many tokens runs over blocks of tokens whose x (f32) stays within kFTokX, so that x stays in L3
+// while every group of the range passes over it (each group reads all of the block's x once): one thread,
+// 2048 rows x 8192 columns (Llama-3.2-1B's down projection) x 512 tokens, 16 MiB of x in one block, 62-69
+// GFLOP/s, in blocks of 128 tokens 98-107 (2048 columns, 4 MiB, ~105 either way). A token's sums do not
+// depend on the blocks.
+constexpr size_t kFTokX = size_t(4) << 20;
 
 void frows(const MatView& w, const float* x, const float* tiles, int64_t n, int64_t r0, int64_t r1, float* y) {
-  const int64_t c = w.cols, ld = w.rows, g0 = r0 / kG, g1 = (r1 + kG - 1) / kG;
-  const int64_t per = n >= 2 * kActTile && size_t(n * c) * sizeof(float) > kFBlockX ? kFBlock : 1;
-  for (int64_t b = g0; b < g1; b += per) {
-    const int64_t be = std::min(g1, b + per);
-    for (int64_t s0 = 0; s0 < c; s0 += kFSeg) {
-      const int64_t s1 = std::min(c, s0 + kFSeg);
-      tokens<kActTile>(n, [&](int64_t t, auto T) {
-        for (int64_t g = b; g < be; ++g) {
-          const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
-          const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
-          const uint8_t* gp = group_at(w, g) + 32 * s0;
-          // The first tile pulls this group's next segment (or the next block's group) into L2. One token
-          // streams F16 faster on the hardware prefetcher alone (DRAM-fed, one thread: 13-20 -> 19-25 GB/s
-          // without it); from 4 tokens on the prefetch pays (16 tokens: 69 -> 90 GFLOP/s).
-          const uint8_t* pf = nullptr;
-          if (t == 0 && n > 1) pf = s1 < c ? gp + 32 * (s1 - s0) : (g + per) * kG < w.rows ? group_at(w, g + per) : nullptr;
-          float* yg = y + g * kG + t * ld;
-          // Whole tiles from prepare_f16_tiles: one thread, 512 tokens x 2048 columns, 85 -> 105 GFLOP/s.
-          if constexpr (T() == kActTile) {
-            if (tiles) {
-              ftile<T(), true>(gp, s1 - s0, tiles + t * c + kActTile * s0, 0, yg, ld, m, pf, s0 > 0);
-              continue;
-            }
-          }
-          ftile<T()>(gp, s1 - s0, x + t * c + s0, c, yg, ld, m, pf, s0 > 0);
-        }
+  const int64_t c = w.cols, ld = w.rows;
+  const int64_t block = std::max<int64_t>(kActTile, int64_t(kFTokX / (size_t(c) * sizeof(float))) / kActTile * kActTile);
+  for (int64_t t0 = 0; t0 < n; t0 += block) {
+    const int64_t nb = std::min(block, n - t0);
+    for (int64_t g = r0 / kG; g * kG < r1; ++g) {
+      const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
+      const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+      const uint8_t* gp = group_at(w, g);
+      // The first tile pulls the next group into L2. One token streams F16 faster on the hardware
+      // prefetcher alone (DRAM-fed, one thread: 13-20 -> 19-25 GB/s without it); from 4 tokens on the
+      // prefetch pays (16 tokens: 69 -> 90 GFLOP/s).
+      const uint8_t* next = n > 1 ? next_group(w, g) : nullptr;
+      float* yg = y + t0 * ld + g * kG;
+      tokens<kActTile>(nb, [&](int64_t t, auto T) {
+        const uint8_t* pf = t == 0 ? next : nullptr;
+        // Whole tiles from prepare_f16_tiles: one thread, 512 tokens x 2048 columns, 85 -> 105 GFLOP/s.
+        if constexpr (T() == kActTile)
+          if (tiles) return ftile<T(), true>(gp, c, tiles + (t0 + t) * c, 0, yg + t * ld, ld, m, pf);
+        ftile<T()>(gp, c, x + (t0 + t) * c, c, yg + t * ld, ld, m, pf);
       });
     }
   }
