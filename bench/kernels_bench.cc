@@ -90,7 +90,11 @@ BENCHMARK(BM_MatmulRows)->Apply(args)->Unit(benchmark::kMicrosecond);
 // longer stay in L3 between weight groups. Args as BM_MatmulRows; AVX-512, packed.
 void BM_MatmulRowsWide(benchmark::State& st) { matmul_rows(st, 8192); }
 BENCHMARK(BM_MatmulRowsWide)
-    ->ArgsProduct({{int64_t(Isa::avx512)}, {int64_t(DType::F16), int64_t(DType::Q4_0), int64_t(DType::Q4_K)}, {1, 512}, {1}, {2048}})
+    ->ArgsProduct({{int64_t(Isa::avx512)},
+                   {int64_t(DType::F16), int64_t(DType::Q4_0), int64_t(DType::Q4_K)},
+                   {1, 512},
+                   {1},
+                   {2048}})
     ->Unit(benchmark::kMicrosecond);
 
 // Decode attention of one kv head's query heads over n cache positions (scores, then values), the way the

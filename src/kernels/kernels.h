@@ -75,10 +75,11 @@ struct CpuKernels {
   // bytes). t0 is a multiple of kActTile: a layout may interleave the rows of a tile of kActTile tokens
   // (the AVX-512 table does for packed F16), so ranges split at other rows would tear a tile.
   void (*prepare_act)(DType wtype, const float* x, int64_t n, int64_t cols, int64_t t0, int64_t t1, void* dst);
-  // y[t * w.rows + r] for t < n, r0 <= r < r1; x: (n, w.cols) floats, xa: n prepared rows (or null where
-  // act_bytes is 0 or for float weights, which then read x). A caller may pass a run of tokens of a larger
-  // prepared batch (x, xa and y advanced together) if the run starts at a multiple of kActTile. Integer
-  // weight types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5, not 1e-10.
+  // y[t * w.rows + r] for t < n, r0 <= r < r1; x: (n, w.cols) floats, xa: n prepared rows (null where
+  // act_bytes is 0; float weights also take null and then read x). A caller may pass a run of tokens of a
+  // larger prepared batch (x, xa and y advanced together) if the run starts at a multiple of kActTile.
+  // Integer weight types quantise activations to int8 per 32 values: NMSE against reference::matmul ~1e-5,
+  // not 1e-10.
   void (*matmul_rows)(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                       float* y);
   // Weight repacking at load (null in tables without it): can_pack(t) says whether pack has a layout for

@@ -132,8 +132,7 @@ TEST(Packed, F16TokensGetTheSameBitsInATileAsAlone) {
         for (int64_t r = 0; r < rows; ++r)
           ASSERT_EQ(std::memcmp(&alone[size_t(r)], &all[size_t(t * rows + r)], sizeof(float)), 0)
               << isa_name(k->isa) << " cols=" << cols << " n=" << n << " token " << t << " row " << r << ": "
-              << alone[size_t(r)]
-              << " alone, " << all[size_t(t * rows + r)] << " in the batch";
+              << alone[size_t(r)] << " alone, " << all[size_t(t * rows + r)] << " in the batch";
       }
     }
   }

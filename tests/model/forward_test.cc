@@ -68,7 +68,9 @@ TEST_P(TensorTypeTest, MatchesReferenceForward) {
   const std::vector<double> want = testing::reference_forward(*m.gguf(), m.config(), kTokens);
   const double e = testing::nmse(got, want);
   EXPECT_LT(e, testing::engine_vs_reference_bound(std::span(&t, 1))) << dtype_info(t).name;
-  if (testing::int8_activations(t)) EXPECT_GT(e, 0.0);  // the bound is loose only where it must be
+  if (testing::int8_activations(t)) {
+    EXPECT_GT(e, 0.0);  // the bound is loose only where it must be
+  }
 }
 
 std::vector<DType> weight_types() {

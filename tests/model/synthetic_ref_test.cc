@@ -76,12 +76,15 @@ TEST_P(SyntheticModel, LogitsAndGreedyMatchReferences) {
     std::printf("[synthetic] %-22s %s nmse_vs_llamacpp=%.3g nmse_vs_reference=%.3g greedy_match=%s (%s)\n",
                 c.name, p["name"].get<std::string>().c_str(), e_cpp, e_ref, match ? "yes" : "no",
                 kernels::isa_name(kernels::cpu_kernels().isa));
-    if (c.greedy_must_match) EXPECT_EQ(greedy, greedy_want) << c.name << " " << p["name"];
+    if (c.greedy_must_match) {
+      EXPECT_EQ(greedy, greedy_want) << c.name << " " << p["name"];
+    }
     // With dequantised weights and float activations the engine follows the float64 NumPy path, which
     // is where quantised models may leave llama.cpp's (README: q4_k_m p2, q5_k_m p1 and p2).
     // (With int8 activations the path may follow either; only reported then.)
-    if (ref_bound < 1e-9)
+    if (ref_bound < 1e-9) {
       EXPECT_EQ(greedy, p["greedy_ids_numpy_float64"].get<std::vector<int32_t>>()) << c.name << " " << p["name"];
+    }
   }
 }
 

@@ -434,7 +434,8 @@ constexpr size_t kFTokX = size_t(4) << 20;
 
 void frows(const MatView& w, const float* x, const float* tiles, int64_t n, int64_t r0, int64_t r1, float* y) {
   const int64_t c = w.cols, ld = w.rows;
-  const int64_t block = std::max<int64_t>(kActTile, int64_t(kFTokX / (size_t(c) * sizeof(float))) / kActTile * kActTile);
+  const int64_t fit = int64_t(kFTokX / (size_t(c) * sizeof(float)));  // tokens whose x fits in kFTokX
+  const int64_t block = std::max<int64_t>(kActTile, fit / kActTile * kActTile);
   for (int64_t t0 = 0; t0 < n; t0 += block) {
     const int64_t nb = std::min(block, n - t0);
     for (int64_t g = r0 / kG; g * kG < r1; ++g) {
