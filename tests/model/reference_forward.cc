@@ -8,6 +8,7 @@
 #include "common/nmse.h"
 #include "core/f16.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul_test_util.h"
 #include "quant/quant.h"
 
 namespace slm::testing {
@@ -187,8 +188,7 @@ std::vector<double> reference_forward(const gguf::File& f, const model::ModelCon
 
 bool int8_activations(DType t) {
   const kernels::CpuKernels& k = kernels::cpu_kernels();
-  const bool float_weights = t == DType::F32 || t == DType::F16 || t == DType::BF16;
-  return !float_weights && k.act_bytes != nullptr && k.act_bytes(t, 256) > 0;
+  return !kernels::matmul_test::float_type(t) && k.act_bytes != nullptr && k.act_bytes(t, 256) > 0;
 }
 
 double engine_vs_reference_bound(std::span<const DType> weight_types) {

@@ -62,6 +62,11 @@ inline const uint8_t* group_at(const MatView& w, int64_t g) {
 inline const uint8_t* next_group(const MatView& w, int64_t g) {
   return (g + 1) * kG < w.rows ? group_at(w, g + 1) : nullptr;
 }
+// The lanes of group g's 16 rows that fall in [r0, r1).
+inline __mmask16 group_mask(int64_t g, int64_t r0, int64_t r1) {
+  const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
+  return __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
 
 // Step pairs (k, k + 4) of one chunk: two weight vectors (columns 4k..4k+3 and 16+4k..16+4k+3).
 struct PQ8_0 {
@@ -439,8 +444,7 @@ void frows(const MatView& w, const float* x, const float* tiles, int64_t n, int6
   for (int64_t t0 = 0; t0 < n; t0 += block) {
     const int64_t nb = std::min(block, n - t0);
     for (int64_t g = r0 / kG; g * kG < r1; ++g) {
-      const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
-      const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+      const __mmask16 m = group_mask(g, r0, r1);
       const uint8_t* gp = group_at(w, g);
       // The first tile pulls the next group into L2. One token streams F16 faster on the hardware
       // prefetcher alone (DRAM-fed, one thread: 13-20 -> 19-25 GB/s without it); from 4 tokens on the
@@ -594,8 +598,7 @@ void prepare_f16_tiles(const float* x, int64_t n, int64_t cols, int64_t t0, int6
 void packed_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
   if (w.type == DType::F16) return frows(w, x, static_cast<const float*>(xa), n, r0, r1, y);
   for (int64_t g = r0 / kG; g * kG < r1; ++g) {
-    const int64_t lo = std::max<int64_t>(r0 - g * kG, 0), hi = std::min<int64_t>(r1 - g * kG, kG);
-    const __mmask16 m = __mmask16(((1u << hi) - 1) & ~((1u << lo) - 1));
+    const __mmask16 m = group_mask(g, r0, r1);
     switch (w.type) {
       case DType::Q8_0: qrows<PQ8_0>(w, xa, n, g, m, y); break;
       case DType::Q4_0: qrows<PQ4_0>(w, xa, n, g, m, y); break;
