@@ -1,5 +1,5 @@
-// ThreadPool: tasks claimed from one atomic counter; a loop is open while its caller still claims, and
-// the caller returns once it has closed the loop and no worker is inside it.
+// ThreadPool: tasks claimed from per-thread segments, each an atomic counter; a loop is open while its
+// caller still claims, and the caller returns once it has closed the loop and no worker is inside it.
 #include "core/thread_pool.h"
 
 #include <cstdlib>
@@ -22,9 +22,10 @@ constexpr int kSpin = 2000;
 
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(std::max(1, n_threads)), segs_(std::make_unique<Segment[]>(size_t(n_threads_))) {
   threads_.reserve(size_t(n_threads_ - 1));
-  for (int t = 1; t < n_threads_; ++t) threads_.emplace_back([this] { worker(); });
+  for (int t = 1; t < n_threads_; ++t) threads_.emplace_back([this, t] { worker(t); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -34,23 +35,29 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void ThreadPool::claim_all() {
-  for (int64_t i = next_.fetch_add(1); i < n_tasks_; i = next_.fetch_add(1)) task_(ctx_, i);
+void ThreadPool::claim_all(int self) {
+  for (int j = 0; j < n_threads_; ++j) {
+    Segment& s = segs_[size_t((self + j) % n_threads_)];
+    for (int64_t i = s.next.fetch_add(1); i < s.end; i = s.next.fetch_add(1)) task_(ctx_, i);
+  }
 }
 
-void ThreadPool::run_raw(Task task, void* ctx, int64_t n_tasks) {
+void ThreadPool::run_raw(Task task, void* ctx, int64_t n_tasks, bool segments) {
   if (n_threads_ == 1 || n_tasks <= 1 || busy_.exchange(true, std::memory_order_acquire)) {
     for (int64_t i = 0; i < n_tasks; ++i) task(ctx, i);
     return;
   }
   task_ = task;
   ctx_ = ctx;
-  n_tasks_ = n_tasks;
-  next_.store(0);
+  for (int t = 0; t < n_threads_; ++t) {
+    const int64_t b = segments ? n_tasks * t / n_threads_ : t == 0 ? 0 : n_tasks;
+    segs_[size_t(t)].next.store(b, std::memory_order_relaxed);
+    segs_[size_t(t)].end = segments ? n_tasks * (t + 1) / n_threads_ : n_tasks;
+  }
   open_.store(true);  // seq_cst: a worker that sees the loop open sees the fields above
   generation_.fetch_add(1);
   generation_.notify_all();
-  claim_all();
+  claim_all(0);
   open_.store(false);
   for (int i = 0; active_.load() != 0; ++i) {  // only workers inside a claimed task remain
     if (i < kSpin) {
@@ -62,7 +69,7 @@ void ThreadPool::run_raw(Task task, void* ctx, int64_t n_tasks) {
   busy_.store(false, std::memory_order_release);
 }
 
-void ThreadPool::worker() {
+void ThreadPool::worker(int self) {
   uint64_t seen = 0;  // the generation at construction: a stop or loop posted before this thread started still counts
   for (;;) {
     uint64_t g = generation_.load(std::memory_order_acquire);
@@ -77,7 +84,7 @@ void ThreadPool::worker() {
     seen = g;
     if (stop_.load()) return;
     active_.fetch_add(1);  // seq_cst with open_: either the caller waits for us or we see the loop closed
-    if (open_.load()) claim_all();
+    if (open_.load()) claim_all(self);
     active_.fetch_sub(1);
   }
 }

@@ -116,9 +116,12 @@ TEST(ThreadPool, EveryTaskRunsOnceAndRangesCover) {
   for (int n : {1, 2, 5}) {
     ThreadPool pool(n);
     for (int rep = 0; rep < 200; ++rep) {
-      std::vector<std::atomic<int>> hits(37);
-      pool.parallel_for(37, [&](int64_t i) { ++hits[size_t(i)]; });
-      for (const auto& h : hits) ASSERT_EQ(h.load(), 1);
+      // Fewer tasks than threads (empty segments), segments of unequal length, and many tasks per segment.
+      for (int64_t tasks : {2, 3, 37, 1000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
+        pool.parallel_for(tasks, [&](int64_t i) { ++hits[size_t(i)]; });
+        for (const auto& h : hits) ASSERT_EQ(h.load(), 1) << n << " threads, " << tasks << " tasks";
+      }
       std::vector<int> cover(1001, 0);  // ranges are disjoint: plain ints, no race
       pool.for_range(1001, 16, [&](int64_t b, int64_t e) {
         EXPECT_EQ(b % 16, 0);
