@@ -49,10 +49,10 @@ void ThreadPool::run_raw(Task task, void* ctx, int64_t n_tasks, bool segments) {
   }
   task_ = task;
   ctx_ = ctx;
+  const int parts = segments ? n_threads_ : 1;  // parallel_for: every task in segment 0, the rest empty
   for (int t = 0; t < n_threads_; ++t) {
-    const int64_t b = segments ? n_tasks * t / n_threads_ : t == 0 ? 0 : n_tasks;
-    segs_[size_t(t)].next.store(b, std::memory_order_relaxed);
-    segs_[size_t(t)].end = segments ? n_tasks * (t + 1) / n_threads_ : n_tasks;
+    segs_[size_t(t)].next.store(n_tasks * std::min(t, parts) / parts, std::memory_order_relaxed);
+    segs_[size_t(t)].end = n_tasks * std::min(t + 1, parts) / parts;
   }
   open_.store(true);  // seq_cst: a worker that sees the loop open sees the fields above
   generation_.fetch_add(1);

@@ -30,7 +30,7 @@ class ThreadPool {
   // made while the pool is busy (another thread's loop, or from inside fn) runs its tasks on the caller.
   template <class F>
   void parallel_for(int64_t n_tasks, F&& fn) {
-    run_raw([](void* ctx, int64_t i) { (*static_cast<F*>(ctx))(i); }, &fn, n_tasks, false);
+    run(n_tasks, fn, false);
   }
 
   // Cuts [0, total) into ranges aligned to `align` (8 per thread: finer pieces balance the two threads of a
@@ -46,13 +46,17 @@ class ThreadPool {
       const int64_t b = units * p / pieces * align, e = std::min(total, units * (p + 1) / pieces * align);
       if (b < e) fn(b, e);
     };
-    run_raw([](void* ctx, int64_t i) { (*static_cast<decltype(piece)*>(ctx))(i); }, &piece, pieces, true);
+    run(pieces, piece, true);
   }
 
  private:
   using Task = void (*)(void* ctx, int64_t i);
   // segments: thread t starts on the t-th contiguous share of the tasks; else all claim in index order.
   void run_raw(Task task, void* ctx, int64_t n_tasks, bool segments);
+  template <class F>
+  void run(int64_t n_tasks, F& fn, bool segments) {
+    run_raw([](void* ctx, int64_t i) { (*static_cast<F*>(ctx))(i); }, &fn, n_tasks, segments);
+  }
   void claim_all(int self);
   void worker(int self);
 
