@@ -15,36 +15,27 @@ namespace {
 constexpr size_t kPieceBytes = size_t(1) << 20;
 int64_t pieces_for(size_t bytes) { return int64_t(bytes / kPieceBytes); }
 
+// From this many tokens activations are prepared on the pool, split by tokens; below, a pool loop costs more
+// than preparing them on the calling thread.
+constexpr int64_t kParallelPrepTokens = 64;
+
 }  // namespace
 
 void matmul_parallel(const CpuKernels& k, const MatView& w, std::span<const float> x, int64_t n,
                      std::span<float> y) {
-  if (!k.matmul_rows || n <= 0) return k.matmul(w, x, n, y);
-  thread_local std::vector<uint8_t> scratch;
-  const size_t row = k.act_bytes(w.type, w.cols);
-  ThreadPool& pool = global_pool();
-  if (row > 0) {
-    if (scratch.size() < row * size_t(n)) scratch.resize(row * size_t(n));
-    uint8_t* xa = scratch.data();
-    const auto prep = [&](int64_t t0, int64_t t1) { k.prepare_act(w.type, x.data(), n, w.cols, t0, t1, xa); };
-    if (n >= 64) {  // below that a pool loop costs more than quantising the rows on this thread
-      pool.for_range(n, kActTile, prep);
-    } else {
-      prep(0, n);
-    }
-  }
-  const void* xa = row > 0 ? scratch.data() : nullptr;
-  // Ranges aligned to 16 rows keep each thread's block of rows whole (the kernels block rows by 16).
-  pool.for_range(
-      w.rows, 16, [&](int64_t r0, int64_t r1) { k.matmul_rows(w, x.data(), xa, n, r0, r1, y.data()); },
-      pieces_for(w.row_bytes * size_t(w.rows)));
+  const MatmulOut out{&w, y};
+  matmul_parallel_fused(k, std::span(&out, 1), x, n);
 }
 
 void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs, std::span<const float> x,
                            int64_t n) {
   constexpr size_t kMax = 4;
-  if (!k.matmul_rows || n <= 0 || n > kFusedMaxTokens || outs.size() > kMax) {
+  if (outs.size() > kMax) {
     for (const MatmulOut& o : outs) matmul_parallel(k, *o.w, x, n, o.y);
+    return;
+  }
+  if (!k.matmul_rows || n <= 0) {
+    for (const MatmulOut& o : outs) k.matmul(*o.w, x, n, o.y);
     return;
   }
   // Activations once per distinct (type, cols) (the prepared format depends on the type), in one buffer.
@@ -60,16 +51,30 @@ void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs,
     if (owner[i]) off[i] = total, total += row[i] * size_t(n);
   }
   if (scratch.size() < total) scratch.resize(total);
+  uint8_t* xa = scratch.data();
+  const auto prep = [&](int64_t t0, int64_t t1) {
+    for (size_t i = 0; i < outs.size(); ++i)
+      if (row[i] > 0 && owner[i]) k.prepare_act(outs[i].w->type, x.data(), n, outs[i].w->cols, t0, t1, xa + off[i]);
+  };
+  ThreadPool& pool = global_pool();
+  if (total > 0) {
+    if (n >= kParallelPrepTokens) {
+      pool.for_range(n, kActTile, prep);
+    } else {
+      prep(0, n);
+    }
+  }
   std::array<int64_t, kMax + 1> first{};  // rows of matrix i are [first[i], first[i + 1]) of the loop
+  size_t bytes = 0;
+  int64_t pieces = 0;  // prefill: as many pieces as one loop per matrix would cut
   for (size_t i = 0; i < outs.size(); ++i) {
     first[i + 1] = first[i] + outs[i].w->rows;
-    if (row[i] == 0 || !owner[i]) continue;
-    k.prepare_act(outs[i].w->type, x.data(), n, outs[i].w->cols, 0, n, scratch.data() + off[i]);
+    const size_t b = outs[i].w->row_bytes * size_t(outs[i].w->rows);
+    bytes += b;
+    pieces += std::max<int64_t>(8 * pool.size(), pieces_for(b));
   }
-  const uint8_t* xa = scratch.data();
-  size_t bytes = 0;
-  for (const MatmulOut& o : outs) bytes += o.w->row_bytes * size_t(o.w->rows);
-  global_pool().for_range(
+  // Ranges aligned to 16 rows keep each thread's block of rows whole (the kernels block rows by 16).
+  pool.for_range(
       first[outs.size()], 16,
       [&](int64_t b, int64_t e) {
         for (size_t i = 0; i < outs.size(); ++i) {
@@ -78,7 +83,7 @@ void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs,
             k.matmul_rows(*outs[i].w, x.data(), row[i] > 0 ? xa + off[i] : nullptr, n, r0, r1, outs[i].y.data());
         }
       },
-      pieces_for(bytes));
+      n >= kParallelPrepTokens ? pieces : pieces_for(bytes));
 }
 
 }  // namespace slm::kernels

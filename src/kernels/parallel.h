@@ -12,14 +12,13 @@ namespace slm::kernels {
 void matmul_parallel(const CpuKernels& k, const MatView& w, std::span<const float> x, int64_t n,
                      std::span<float> y);
 
-// Several matrices applied to the same x (q/k/v, gate/up): y_i: (n, w_i.rows) = x @ w_i^T. For decode
-// sizes (n <= kFusedMaxTokens) one pool loop covers the rows of all of them and activations are prepared
-// once per weight type; larger n runs matmul_parallel per matrix.
+// Several matrices applied to the same x (q/k/v, gate/up): y_i: (n, w_i.rows) = x @ w_i^T in one pool loop
+// over the rows of all of them, activations prepared once per (weight type, cols). A token's results are
+// those of one matmul_parallel per matrix, bit for bit (the same kernel on the same rows).
 struct MatmulOut {
   const MatView* w;
   std::span<float> y;
 };
-constexpr int64_t kFusedMaxTokens = 8;
 void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs, std::span<const float> x,
                            int64_t n);
 

@@ -1,5 +1,6 @@
-// matmul_parallel_fused (q/k/v, gate/up in one pool loop) gives exactly what one matmul_parallel per matrix
-// gives: same kernels, rows are independent. Mixed weight types and token counts past the fused limit.
+// matmul_parallel_fused (q/k/v, gate/up in one pool loop) and matmul_parallel give exactly what one
+// matmul_rows call over all rows gives on the calling thread: same kernels, rows are independent. Mixed weight types, stored and (where the table packs) packed
+// layouts, decode token counts and prefill ones (activations prepared on the pool from 64 tokens).
 #include <gtest/gtest.h>
 
 #include "core/rng.h"
@@ -14,6 +15,7 @@ namespace {
 
 using matmul_test::RandomMatrix;
 using matmul_test::random_matrix;
+using matmul_test::rows_product;
 
 TEST(MatmulParallelFused, SameAsOneCallPerMatrix) {
   Rng rng(9);
@@ -26,22 +28,36 @@ TEST(MatmulParallelFused, SameAsOneCallPerMatrix) {
   for (int threads : {1, 2, 3}) {
     set_threads(threads);
     for (const std::vector<DType>& types : sets) {
-      std::vector<RandomMatrix> mats;
-      for (size_t i = 0; i < types.size(); ++i) mats.push_back(random_matrix(rng, types[i], i == 0 ? 70 : 37, cols));
-      for (int64_t n : {1, 3, 8, 9}) {
-        const std::vector<float> x = rng.normal(size_t(n * cols));
-        std::vector<std::vector<float>> want(mats.size()), got(mats.size());
-        std::vector<MatmulOut> outs;
-        for (size_t i = 0; i < mats.size(); ++i) {
-          want[i].resize(size_t(n * mats[i].w.rows));
-          got[i].assign(size_t(n * mats[i].w.rows), -1.0f);
-          matmul_parallel(k, mats[i].w, x, n, want[i]);
-          outs.push_back({&mats[i].w, got[i]});
+      for (bool packed : {false, true}) {
+        if (packed && !(k.pack && k.can_pack && k.can_pack(types[0]))) continue;
+        std::vector<RandomMatrix> mats;
+        std::vector<std::vector<uint8_t>> packs;
+        for (size_t i = 0; i < types.size(); ++i) {
+          mats.push_back(random_matrix(rng, types[i], i == 0 ? 70 : 37, cols));
+          if (packed && k.can_pack(types[i])) {
+            packs.emplace_back(packed_bytes(mats.back().w));
+            k.pack(mats.back().w, packs.back().data());
+            mats.back().w.packed = packs.back().data();
+          }
         }
-        matmul_parallel_fused(k, outs, x, n);
-        for (size_t i = 0; i < mats.size(); ++i)
-          EXPECT_EQ(want[i], got[i]) << quant::type_name(types[i]) << " matrix " << i << " n=" << n
-                                     << " threads=" << threads;
+        for (int64_t n : {1, 3, 8, 9, 64, 77}) {
+          const std::vector<float> x = rng.normal(size_t(n * cols));
+          std::vector<std::vector<float>> want(mats.size()), got(mats.size());
+          std::vector<MatmulOut> outs;
+          for (size_t i = 0; i < mats.size(); ++i) {
+            want[i] = rows_product(k, mats[i].w, x, n, 0, mats[i].w.rows);  // one call, on this thread
+            got[i].assign(size_t(n * mats[i].w.rows), -1.0f);
+            outs.push_back({&mats[i].w, got[i]});
+          }
+          matmul_parallel_fused(k, outs, x, n);
+          for (size_t i = 0; i < mats.size(); ++i) {
+            std::vector<float> one(got[i].size(), -1.0f);
+            matmul_parallel(k, mats[i].w, x, n, one);
+            EXPECT_EQ(want[i], one) << quant::type_name(types[i]) << " alone, n=" << n << " threads=" << threads;
+            EXPECT_EQ(want[i], got[i]) << quant::type_name(types[i]) << " matrix " << i << " n=" << n
+                                       << " threads=" << threads << (packed ? " packed" : "");
+          }
+        }
       }
     }
   }
