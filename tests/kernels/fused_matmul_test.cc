@@ -64,5 +64,42 @@ TEST(MatmulParallelFused, SameAsOneCallPerMatrix) {
   set_threads(0);
 }
 
+// Prefill of wide matrices runs one pool loop per block of tokens (4 MiB of f32 activations: 128 tokens at
+// 8192 columns; 448 for Q8_0): 136, 300 and 460 tokens cross block boundaries, partial last blocks included.
+TEST(MatmulParallelFused, TokenBlocksOfWideMatrices) {
+  Rng rng(11);
+  const CpuKernels& k = cpu_kernels();
+  const int64_t cols = 8192;
+  for (DType t : {DType::F16, DType::Q8_0}) {
+    std::vector<RandomMatrix> mats;
+    std::vector<std::vector<uint8_t>> packs;
+    for (int64_t rows : {40, 19}) {
+      mats.push_back(random_matrix(rng, t, rows, cols));
+      if (k.pack && k.can_pack && k.can_pack(t)) {
+        packs.emplace_back(packed_bytes(mats.back().w));
+        k.pack(mats.back().w, packs.back().data());
+        mats.back().w.packed = packs.back().data();
+      }
+    }
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      for (int64_t n : {136, 300, 460}) {
+        const std::vector<float> x = rng.normal(size_t(n * cols));
+        std::vector<std::vector<float>> got(mats.size());
+        std::vector<MatmulOut> outs;
+        for (size_t i = 0; i < mats.size(); ++i) {
+          got[i].assign(size_t(n * mats[i].w.rows), -1.0f);
+          outs.push_back({&mats[i].w, got[i]});
+        }
+        matmul_parallel_fused(k, outs, x, n);
+        for (size_t i = 0; i < mats.size(); ++i)
+          EXPECT_EQ(rows_product(k, mats[i].w, x, n, 0, mats[i].w.rows), got[i])
+              << quant::type_name(t) << " matrix " << i << " n=" << n << " threads=" << threads;
+      }
+    }
+  }
+  set_threads(0);
+}
+
 }  // namespace
 }  // namespace slm::kernels
