@@ -241,8 +241,16 @@ inline void k6_scales(const uint8_t* sb, float* dsc) {
 // that share the qh vectors at once (each qh and ql vector loaded once, not once per block), eight int32
 // sums started at -32 h; then the float sums in k6tile's block order (0 2 1 3 4 6 5 7), so a token's result
 // is the same bits here as in a larger tile. pfs: the next group's super-block, four lines per step.
+// sc: the super-block's scales from k6_scales, or null to widen them here from p (the same products, so the
+// same bits; a lone token then skips the 1 KiB round trip through memory per super-block).
 inline void k6one(const uint8_t* p, const float* sc, const ActQ8* a, __m512& acc, __m512i lo4, __m512i hi2,
                   const char* pfs) {
+  const __m512 d = sc ? __m512() : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 3328)));
+  const auto scale = [&](int i) {
+    if (sc) return _mm512_loadu_ps(sc + 16 * i);
+    const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 3072 + 16 * i));
+    return _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)));
+  };
   for (int half = 0; half < 2; ++half) {
     __m512i is[4][2];  // [block - 4 half][steps 0-3, 4-7]
     for (int b = 0; b < 4; ++b) {
@@ -268,7 +276,7 @@ inline void k6one(const uint8_t* p, const float* sc, const ActQ8* a, __m512& acc
     }
     for (int b : {0, 2, 1, 3}) {
       const int blk = 4 * half + b;
-      const __m512 sc0 = _mm512_loadu_ps(sc + 32 * blk), sc1 = _mm512_loadu_ps(sc + 32 * blk + 16);
+      const __m512 sc0 = scale(2 * blk), sc1 = scale(2 * blk + 1);
       const __m512 f = _mm512_fmadd_ps(i2f(is[b][1]), sc1, _mm512_mul_ps(i2f(is[b][0]), sc0));
       acc = _mm512_fmadd_ps(f, _mm512_set1_ps(a[blk].d), acc);
     }
@@ -422,6 +430,17 @@ void krows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
   float* yg = y + g * kG;
   const int64_t ld = w.rows;
   constexpr int64_t kSeg = kSegChunks / 8;  // as qrows: 1024 columns per segment
+  if constexpr (std::is_same_v<K, K6>) {
+    if (n == 1) {  // a lone token: the scales widened inside k6one, one pass over the row
+      const __m512i lo4 = _mm512_set1_epi8(0x0F), hi2 = _mm512_set1_epi8(0x30);
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t sb = 0; sb < nsb; ++sb)
+        k6one(gp + sb * kK6Bytes, nullptr, a + sb * 8, acc, lo4, hi2,
+              next ? reinterpret_cast<const char*>(next + sb * kK6Bytes) : nullptr);
+      _mm512_mask_storeu_ps(yg, m, acc);
+      return;
+    }
+  }
   alignas(64) float sc[kSeg * 256];
   for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
     const int64_t s1 = std::min(nsb, s0 + kSeg);
