@@ -442,8 +442,9 @@ void krows(const MatView& w, const void* xa, int64_t n, int64_t g, __mmask16 m, 
     }
   }
   alignas(64) float sc[kSeg * 256];
-  for (int64_t s0 = 0; s0 < nsb; s0 += kSeg) {
-    const int64_t s1 = std::min(nsb, s0 + kSeg);
+  const int64_t seg = n == 1 ? 1 : kSeg;  // a lone token: each super-block's scales just before its sums
+  for (int64_t s0 = 0; s0 < nsb; s0 += seg) {
+    const int64_t s1 = std::min(nsb, s0 + seg);
     for (int64_t sb = s0; sb < s1; ++sb) K::scales(gp + sb * K::kBytes, sc + 256 * (sb - s0));
     tokens<8>(n, [&](int64_t t, auto T) {
       K::template tile<T()>(gp, nb, s0, s1, static_cast<const float*>(sc), a + t * nb, yg + t * ld, ld, m,
