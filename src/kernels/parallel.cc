@@ -1,4 +1,5 @@
-// matmul_parallel: prepare activations (split by token rows when there are many), then split weight rows.
+// matmul_parallel(_fused): prepare activations (split by token rows when there are many), then split the
+// weight rows of all matrices over the pool, once per block of tokens for prefill.
 #include "kernels/parallel.h"
 
 #include <array>

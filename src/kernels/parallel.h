@@ -13,8 +13,9 @@ void matmul_parallel(const CpuKernels& k, const MatView& w, std::span<const floa
                      std::span<float> y);
 
 // Several matrices applied to the same x (q/k/v, gate/up): y_i: (n, w_i.rows) = x @ w_i^T in one pool loop
-// over the rows of all of them, activations prepared once per (weight type, cols). A token's results are
-// those of one matmul_parallel per matrix, bit for bit (the same kernel on the same rows).
+// over the rows of all of them (many tokens: one loop per block of tokens), activations prepared once per
+// (weight type, cols). A token's results are those of one matmul_parallel per matrix, bit for bit (the
+// same kernel on the same rows).
 struct MatmulOut {
   const MatView* w;
   std::span<float> y;
