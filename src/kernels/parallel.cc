@@ -16,8 +16,9 @@ namespace {
 constexpr size_t kPieceBytes = size_t(1) << 20;
 int64_t pieces_for(size_t bytes) { return int64_t(bytes / kPieceBytes); }
 
-// From this many tokens activations are prepared on the pool, split by tokens; below, a pool loop costs more
-// than preparing them on the calling thread.
+// From this many tokens (prefill) activations are prepared on the pool, split by tokens (below, a pool loop
+// costs more than preparing them on the calling thread), the rows run once per block of tokens within
+// kBlockBytes, and each matrix keeps the pieces a loop of its own would cut.
 constexpr int64_t kParallelPrepTokens = 64;
 constexpr size_t kBlockBytes = size_t(4) << 20;
 
