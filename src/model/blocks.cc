@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <utility>
 
 #include "core/thread_pool.h"
@@ -139,31 +140,49 @@ void attend_group(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache&
   }
 }
 
+// The rows of `batch` listed in `keep`, in that order (adapters too when the batch has them).
+Batch sub_batch(const Batch& batch, std::span<const int32_t> keep) {
+  Batch out;
+  for (int32_t r : keep) {
+    out.add(batch.tokens[size_t(r)], batch.positions[size_t(r)], batch.seq_ids[size_t(r)], true);
+    if (!batch.adapters.empty()) out.adapters.push_back(batch.adapters[size_t(r)]);
+  }
+  return out;
+}
+
 }  // namespace
 
 void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, int layer,
-                     const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s) {
-  const size_t n = batch.size(), hd = size_t(cfg.head_dim);
+                     const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s,
+                     const std::vector<int32_t>* keep) {
+  const size_t n = batch.size(), hd = size_t(cfg.head_dim), dim = size_t(cfg.dim);
   const size_t qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim());
-  observe_matmul_input(L.wq, s.xn, int64_t(n));
+  const size_t m = keep ? keep->size() : n;  // rows that go on past the cache writes
+  // q: (m, q_dim), k and v: (n, kv_dim); one pool loop for all three when every row goes on.
+  std::span<const float> xq = s.xn;  // the rows q is projected from: (m, dim)
+  if (keep) {
+    for (size_t i = 0; i < m; ++i)  // s.o is free until the output projection
+      std::copy_n(s.xn.begin() + std::ptrdiff_t(size_t((*keep)[i]) * dim), dim, s.o.begin() + std::ptrdiff_t(i * dim));
+    xq = std::span<const float>(s.o).first(m * dim);
+  }
+  observe_matmul_input(L.wq, xq, int64_t(m));
   observe_matmul_input(L.wk, s.xn, int64_t(n));
   observe_matmul_input(L.wv, s.xn, int64_t(n));
-  // q: (n, q_dim), k and v: (n, kv_dim); one pool loop for all three when decoding.
-  const kernels::MatmulOut qkv[] = {{&L.wq, s.q}, {&L.wk, s.k}, {&L.wv, s.v}};
-  kernels::matmul_parallel_fused(k, qkv, s.xn, int64_t(n));
-  lora_apply(k, L.lora[kLoraQ], s.xn, int64_t(n), s.q);
+  if (keep) {
+    const kernels::MatmulOut kv_out[] = {{&L.wk, s.k}, {&L.wv, s.v}};
+    kernels::matmul_parallel_fused(k, kv_out, s.xn, int64_t(n));
+    if (m > 0) kernels::matmul_parallel(k, L.wq, xq, int64_t(m), s.q);
+  } else {
+    const kernels::MatmulOut qkv[] = {{&L.wq, s.q}, {&L.wk, s.k}, {&L.wv, s.v}};
+    kernels::matmul_parallel_fused(k, qkv, s.xn, int64_t(n));
+  }
   lora_apply(k, L.lora[kLoraK], s.xn, int64_t(n), s.k);
   lora_apply(k, L.lora[kLoraV], s.xn, int64_t(n), s.v);
-  add_bias(s.q, L.bq);
   add_bias(s.k, L.bk);
   add_bias(s.v, L.bv);
-  if (cfg.qk_norm) {  // per-head RMSNorm before RoPE
-    rmsnorm_rows(k, s.q, L.q_norm, cfg.norm_eps, hd, s.q);
-    rmsnorm_rows(k, s.k, L.k_norm, cfg.norm_eps, hd, s.k);
-  }
+  if (cfg.qk_norm) rmsnorm_rows(k, s.k, L.k_norm, cfg.norm_eps, hd, s.k);  // per-head RMSNorm before RoPE
   over_rows(n, [&](int64_t r0, int64_t r1) {  // RoPE, then the row's K and V into the cache
     for (size_t r = size_t(r0); r < size_t(r1); ++r) {
-      for (int h = 0; h < cfg.n_head; ++h) rope_apply(cfg, rt, r, std::span(s.q).subspan(r * qd + h * hd, hd));
       for (int h = 0; h < cfg.n_head_kv; ++h)
         rope_apply(cfg, rt, r, std::span(s.k).subspan(r * kvd + h * hd, hd));
       const int seq = batch.seq_ids[r], pos = batch.positions[r];
@@ -174,15 +193,31 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
       }
     }
   });
+  if (m == 0) return;
+  // From here on only the kept rows: their own batch (positions, sequences, adapters) in that order.
+  const Batch kept = keep ? sub_batch(batch, *keep) : Batch{};
+  const Batch& rows = keep ? kept : batch;
+  std::optional<LoraRowsScope> kept_adapters;
+  if (keep) kept_adapters.emplace(kept.adapters);
+  const std::span<float> q = std::span(s.q).first(m * qd), att = std::span(s.att).first(m * qd);
+  lora_apply(k, L.lora[kLoraQ], xq, int64_t(m), q);
+  add_bias(q, L.bq);
+  if (cfg.qk_norm) rmsnorm_rows(k, q, L.q_norm, cfg.norm_eps, hd, q);
+  over_rows(m, [&](int64_t r0, int64_t r1) {
+    for (size_t r = size_t(r0); r < size_t(r1); ++r) {
+      const size_t t = keep ? size_t((*keep)[r]) : r;  // the row's RoPE table row
+      for (int h = 0; h < cfg.n_head; ++h) rope_apply(cfg, rt, t, q.subspan(r * qd + h * hd, hd));
+    }
+  });
   // Prefill: tiles of rows x keys (attention.h). Otherwise (row, kv head) pairs are independent: split them
   // over the pool, one scores buffer per thread, the query heads of a kv head together (each cache row read
   // once for them); a pair's heads split into parts when there are too few pairs to keep every thread busy
   // (the results are the same bits either way).
-  if (use_tiled_attention(batch)) {
-    attend_tiled(k, cfg, kv, layer, batch, s.q, s.att);
+  if (use_tiled_attention(rows)) {
+    attend_tiled(k, cfg, kv, layer, rows, q, att);
   } else {
     const int64_t group = cfg.n_head / cfg.n_head_kv;  // query head h reads kv head h / group
-    const int64_t pairs = int64_t(n) * cfg.n_head_kv, want = 4 * int64_t(global_pool().size());
+    const int64_t pairs = int64_t(m) * cfg.n_head_kv, want = 4 * int64_t(global_pool().size());
     const int64_t splits = std::clamp((want + pairs - 1) / pairs, int64_t(1), group);  // parts per pair
     const int64_t per = (group + splits - 1) / splits;                                   // heads per part
     const int64_t parts = (group + per - 1) / per;
@@ -194,17 +229,17 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
         const size_t r = size_t(i / (cfg.n_head_kv * parts));
         const int kvh = int(i / parts % cfg.n_head_kv);
         const int64_t h0 = kvh * group + i % parts * per, g = std::min(per, (kvh + 1) * group - h0);
-        const int seq = batch.seq_ids[r], pos = batch.positions[r];
+        const int seq = rows.seq_ids[r], pos = rows.positions[r];
         const int lo = cfg.layer_slides(layer) ? std::max(0, pos - cfg.sliding_window + 1) : 0;
         const size_t at = r * qd + size_t(h0) * hd;
-        attend_group(k, cfg, kv, layer, seq, lo, pos, kvh, size_t(g), s.q.data() + at, scores.data(), cap,
-                     s.att.data() + at);
+        attend_group(k, cfg, kv, layer, seq, lo, pos, kvh, size_t(g), q.data() + at, scores.data(), cap,
+                     att.data() + at);
       }
     });
   }
-  observe_matmul_input(L.wo, s.att, int64_t(n));
-  kernels::matmul_parallel(k, L.wo, s.att, int64_t(n), s.o);  // o: (n, dim)
-  lora_apply(k, L.lora[kLoraO], s.att, int64_t(n), s.o);
+  observe_matmul_input(L.wo, att, int64_t(m));
+  kernels::matmul_parallel(k, L.wo, att, int64_t(m), s.o);  // o: (m, dim)
+  lora_apply(k, L.lora[kLoraO], att, int64_t(m), s.o);
 }
 
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s) {

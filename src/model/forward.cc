@@ -2,10 +2,14 @@
 // embed -> n_layer x [norm, attention, (post-norm), residual, norm, MLP, (post-norm), residual] -> logits.
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "core/error.h"
 #include "kernels/parallel.h"
 #include "model/blocks.h"
+#include "model/lora.h"
+#include "model/observe.h"
 #include "model/model.h"
 
 namespace slm::model {
@@ -67,10 +71,29 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
     if (cfg.embed_scale != 1.0f) k.scale(xr, cfg.embed_scale);
   }
   const RopeTable rt = rope_table(cfg, w.rope_freqs, batch.positions);
+  // The last layer's output feeds only the logits, so past its K/V it runs for the rows that want logits
+  // (none: the layer ends at the cache). Not while an observer collects statistics over every row.
+  std::vector<int32_t> out_rows;
+  for (size_t r = 0; r < n; ++r)
+    if (batch.want_logits[r]) out_rows.push_back(int32_t(r));
+  const bool trim = out_rows.size() < n && !matmul_observed();
+  std::vector<int32_t> out_adapters;  // Batch::adapters of those rows, for the trimmed part's LoRA
+  if (trim && !batch.adapters.empty())
+    for (int32_t r : out_rows) out_adapters.push_back(batch.adapters[size_t(r)]);
   for (int l = 0; l < cfg.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
+    const bool last = trim && l + 1 == cfg.n_layer;
     rmsnorm_rows(k, s.x, L.attn_norm, cfg.norm_eps, dim, s.xn);
-    attention_block(k, cfg, L, l, batch, rt, kv, s);
+    attention_block(k, cfg, L, l, batch, rt, kv, s, last ? &out_rows : nullptr);
+    if (last) {  // s.o holds the kept rows: keep those of x, in the same order, and size the rest to them
+      for (size_t i = 0; i < out_rows.size(); ++i)
+        std::copy_n(s.x.begin() + std::ptrdiff_t(size_t(out_rows[i]) * dim), dim,
+                    s.x.begin() + std::ptrdiff_t(i * dim));
+      s.resize(cfg, out_rows.size());
+      if (out_rows.empty()) break;
+    }
+    std::optional<LoraRowsScope> kept_adapters;
+    if (last && !out_adapters.empty()) kept_adapters.emplace(out_adapters);
     residual(k, cfg, L.post_attn_norm, s);
     rmsnorm_rows(k, s.x, L.ffn_norm, cfg.norm_eps, dim, s.xn);
     mlp_block(k, cfg, L, s);
@@ -80,12 +103,10 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   for (size_t r = 0; r < n; ++r) len[batch.seq_ids[r]] = batch.positions[r] + 1;
   for (auto [seq, l] : len) kv.set_seq_len(seq, l);
   // Final norm and output projection only for rows that want logits: xs (m, dim) -> logits (m, n_vocab).
-  std::vector<float> xs;
-  for (size_t r = 0; r < n; ++r) {
-    if (!batch.want_logits[r]) continue;
-    xs.resize(xs.size() + dim);
-    k.rmsnorm(std::span(s.x).subspan(r * dim, dim), w.output_norm, cfg.norm_eps,
-              std::span(xs).subspan(xs.size() - dim, dim));
+  std::vector<float> xs(out_rows.size() * dim);
+  for (size_t i = 0; i < out_rows.size(); ++i) {
+    const size_t r = trim ? i : size_t(out_rows[i]);  // trimmed: x holds only those rows
+    k.rmsnorm(std::span(s.x).subspan(r * dim, dim), w.output_norm, cfg.norm_eps, std::span(xs).subspan(i * dim, dim));
   }
   const int64_t m = int64_t(xs.size() / dim);
   if (m == 0) return;

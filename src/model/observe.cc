@@ -18,4 +18,6 @@ void observe_matmul_input(const kernels::MatView& w, std::span<const float> x, i
   if (g_observer != nullptr && *g_observer) (*g_observer)(w, x, n_rows);
 }
 
+bool matmul_observed() { return g_observer != nullptr && *g_observer; }
+
 }  // namespace slm::model

@@ -28,5 +28,8 @@ class ScopedMatmulObserver {
 
 // Called by the forward pass before a matmul; a no-op (one thread-local load) when nothing observes.
 void observe_matmul_input(const kernels::MatView& w, std::span<const float> x, int64_t n_rows);
+// Whether an observer is installed on this thread (the forward pass then runs every row through every
+// layer, so the statistics see every row).
+bool matmul_observed();
 
 }  // namespace slm::model

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 
 #include "common/testdata.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
+#include "model/observe.h"
 #include "model/reference_forward.h"
 #include "model/tiny_model.h"
 #include "model/weights.h"
@@ -221,6 +223,52 @@ TEST_F(ForwardTest, LogitsOnlyForRequestedRows) {
   }();
   EXPECT_EQ(last.size(), nv_);
   EXPECT_LT(testing::nmse(last, std::span(all).last(nv_)), 1e-12);
+}
+
+// The last layer runs past its K/V only for the rows that want logits. A prompt long enough for tiled
+// attention (the trimmed row takes the per-row path): the same last logits as every row through every layer,
+// the same cache bit for bit (the next step's logits are equal), also when earlier chunks want no logits.
+TEST(LastLayerTrim, SameLogitsAndCacheAsEveryRow) {
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0}) {
+    slm::testing::TempDir dir;
+    const Model m = tiny(TinySpec{.arch = "qwen2", .type = t, .n_layer = 3, .ctx = 64}, dir);
+    const size_t nv = size_t(m.n_vocab());
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 40; ++i) prompt.push_back(int32_t((i * 37 + 11) % 97));
+    auto next_step = [&](KvCache& kv) {
+      Batch b;
+      b.add(5, kv.seq_len(0), 0, true);
+      std::vector<float> out(nv);
+      m.forward(b, kv, out);
+      return out;
+    };
+    for (int chunk : {512, 16, 39}) {  // the same chunks both ways: chunking itself changes the float order
+      KvCache every = m.make_cache({.type = KvType::f32}), kv = m.make_cache({.type = KvType::f32});
+      const std::vector<float> all = m.prefill(prompt, every, 0, true, chunk);
+      const std::vector<float> last = m.prefill(prompt, kv, 0, false, chunk);
+      ASSERT_EQ(last.size(), nv);
+      EXPECT_LT(testing::nmse(last, std::span(all).last(nv)), 1e-12)
+          << dtype_info(t).name << " chunk " << chunk;
+      EXPECT_EQ(kv.seq_len(0), int(prompt.size()));
+      const std::vector<float> next = next_step(kv), all_next = next_step(every);
+      EXPECT_TRUE(std::equal(next.begin(), next.end(), all_next.begin())) << dtype_info(t).name << " chunk " << chunk;
+    }
+  }
+}
+
+// An importance observer sees every row of every layer's projections, the last layer's too.
+TEST(LastLayerTrim, ObserverSeesEveryRow) {
+  slm::testing::TempDir dir;
+  const Model m = tiny(TinySpec{.arch = "llama"}, dir);
+  const LayerWeights& last = m.weights().layers.back();
+  std::map<const uint8_t*, int64_t> rows;
+  {
+    const ScopedMatmulObserver obs([&](const kernels::MatView& w, std::span<const float>, int64_t n) { rows[w.data] += n; });
+    KvCache kv = m.make_cache({});
+    m.prefill(kTokens, kv);
+  }
+  for (const kernels::MatView* w : {&last.wq, &last.wk, &last.wo, &last.w_gate, &last.w_down})
+    EXPECT_EQ(rows[w->data], int64_t(kTokens.size()));
 }
 
 TEST_F(ForwardTest, F16CacheIsCloseToF32) {
