@@ -80,24 +80,29 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   std::vector<int32_t> out_adapters;  // Batch::adapters of those rows, for the trimmed part's LoRA
   if (trim && !batch.adapters.empty())
     for (int32_t r : out_rows) out_adapters.push_back(batch.adapters[size_t(r)]);
+  Scratch* cur = &s;  // the rows going on: all of them, or in the trimmed last layer only out_rows
   for (int l = 0; l < cfg.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const bool last = trim && l + 1 == cfg.n_layer;
     rmsnorm_rows(k, s.x, L.attn_norm, cfg.norm_eps, dim, s.xn);
     attention_block(k, cfg, L, l, batch, rt, kv, s, last ? &out_rows : nullptr);
-    if (last) {  // s.o holds the kept rows: keep those of x, in the same order, and size the rest to them
+    if (last) {
+      if (out_rows.empty()) break;
+      // s.o holds the kept rows; they go on in a scratch of their own (s keeps its size for the next call).
+      thread_local Scratch tail;
+      tail.resize(cfg, out_rows.size());
       for (size_t i = 0; i < out_rows.size(); ++i)
         std::copy_n(s.x.begin() + std::ptrdiff_t(size_t(out_rows[i]) * dim), dim,
-                    s.x.begin() + std::ptrdiff_t(i * dim));
-      s.resize(cfg, out_rows.size());
-      if (out_rows.empty()) break;
+                    tail.x.begin() + std::ptrdiff_t(i * dim));
+      std::copy_n(s.o.begin(), tail.o.size(), tail.o.begin());
+      cur = &tail;
     }
     std::optional<LoraRowsScope> kept_adapters;
     if (last && !out_adapters.empty()) kept_adapters.emplace(out_adapters);
-    residual(k, cfg, L.post_attn_norm, s);
-    rmsnorm_rows(k, s.x, L.ffn_norm, cfg.norm_eps, dim, s.xn);
-    mlp_block(k, cfg, L, s);
-    residual(k, cfg, L.post_ffn_norm, s);
+    residual(k, cfg, L.post_attn_norm, *cur);
+    rmsnorm_rows(k, cur->x, L.ffn_norm, cfg.norm_eps, dim, cur->xn);
+    mlp_block(k, cfg, L, *cur);
+    residual(k, cfg, L.post_ffn_norm, *cur);
   }
   std::map<int, int> len;
   for (size_t r = 0; r < n; ++r) len[batch.seq_ids[r]] = batch.positions[r] + 1;
@@ -105,8 +110,9 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   // Final norm and output projection only for rows that want logits: xs (m, dim) -> logits (m, n_vocab).
   std::vector<float> xs(out_rows.size() * dim);
   for (size_t i = 0; i < out_rows.size(); ++i) {
-    const size_t r = trim ? i : size_t(out_rows[i]);  // trimmed: x holds only those rows
-    k.rmsnorm(std::span(s.x).subspan(r * dim, dim), w.output_norm, cfg.norm_eps, std::span(xs).subspan(i * dim, dim));
+    const size_t r = trim ? i : size_t(out_rows[i]);  // trimmed: cur holds only those rows
+    k.rmsnorm(std::span(cur->x).subspan(r * dim, dim), w.output_norm, cfg.norm_eps,
+              std::span(xs).subspan(i * dim, dim));
   }
   const int64_t m = int64_t(xs.size() / dim);
   if (m == 0) return;
