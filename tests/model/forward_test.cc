@@ -229,9 +229,18 @@ TEST_F(ForwardTest, LogitsOnlyForRequestedRows) {
 // attention (the trimmed row takes the per-row path): the same last logits as every row through every layer,
 // the same cache bit for bit (the next step's logits are equal), also when earlier chunks want no logits.
 TEST(LastLayerTrim, SameLogitsAndCacheAsEveryRow) {
-  for (DType t : {DType::F32, DType::F16, DType::Q8_0}) {
+  struct Case {
+    std::string arch;  // qwen3: q/k norms; phi3: sliding window; gemma2: post-norms, softcaps, window
+    DType t;
+  };
+  for (const Case& c : std::vector<Case>{{"qwen2", DType::F32}, {"qwen2", DType::F16}, {"qwen2", DType::Q8_0},
+                                         {"llama", DType::F32}, {"qwen3", DType::F32}, {"phi3", DType::F32},
+                                         {"gemma2", DType::F32}}) {
+    const DType t = c.t;
     slm::testing::TempDir dir;
-    const Model m = tiny(TinySpec{.arch = "qwen2", .type = t, .n_layer = 3, .ctx = 64}, dir);
+    TinySpec spec{.arch = c.arch, .type = t, .n_layer = 3, .ctx = 64};
+    if (c.arch == "phi3" || c.arch == "gemma2") spec.sliding_window = 12;
+    const Model m = tiny(spec, dir);
     const size_t nv = size_t(m.n_vocab());
     std::vector<int32_t> prompt;
     for (int i = 0; i < 40; ++i) prompt.push_back(int32_t((i * 37 + 11) % 97));
@@ -248,10 +257,11 @@ TEST(LastLayerTrim, SameLogitsAndCacheAsEveryRow) {
       const std::vector<float> last = m.prefill(prompt, kv, 0, false, chunk);
       ASSERT_EQ(last.size(), nv);
       EXPECT_LT(testing::nmse(last, std::span(all).last(nv)), 1e-12)
-          << dtype_info(t).name << " chunk " << chunk;
+          << c.arch << " " << dtype_info(t).name << " chunk " << chunk;
       EXPECT_EQ(kv.seq_len(0), int(prompt.size()));
       const std::vector<float> next = next_step(kv), all_next = next_step(every);
-      EXPECT_TRUE(std::equal(next.begin(), next.end(), all_next.begin())) << dtype_info(t).name << " chunk " << chunk;
+      EXPECT_TRUE(std::equal(next.begin(), next.end(), all_next.begin()))
+          << c.arch << " " << dtype_info(t).name << " chunk " << chunk;
     }
   }
 }
