@@ -1,5 +1,6 @@
 // Matrix-vector and matrix-matrix speed of each compiled kernel table for the weight types of the
-// benchmark models (single thread): the kernel lab behind `slm bench`. Bytes/s counts weight bytes.
+// benchmark models (single thread, except the pool-split products of BM_PrefillLayer): the kernel lab
+// behind `slm bench`. Bytes/s counts weight bytes.
 #include <benchmark/benchmark.h>
 
 #if defined(__x86_64__)
@@ -7,10 +8,14 @@
 #endif
 
 #include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/parallel.h"
 #include "quant/quant.h"
 
 namespace {
@@ -96,6 +101,54 @@ BENCHMARK(BM_MatmulRowsWide)
                    {1},
                    {2048}})
     ->Unit(benchmark::kMicrosecond);
+
+// The seven products of one Llama-3.2-1B layer at prefill, as the forward pass calls them on the thread pool
+// (kernels/parallel.h): q/k/v fused, o, gate/up fused, down; activation preparation, token blocks and the
+// pool's hand-offs included. Args: dtype id, tokens, threads. The best table, packed where it has a layout.
+// GFLOP/s against BM_Peak times the threads says what the products leave of the FMA peak.
+void BM_PrefillLayer(benchmark::State& st) {
+  const CpuKernels& k = cpu_kernels();
+  const DType t = DType(st.range(0));
+  const int64_t n = st.range(1);
+  set_threads(int(st.range(2)));
+  constexpr int64_t kDim = 2048, kKv = 512, kFfn = 8192;
+  std::vector<Weights> w;
+  for (auto [rows, cols] : {std::pair{kDim, kDim}, {kKv, kDim}, {kKv, kDim}, {kDim, kDim}, {kFfn, kDim}, {kFfn, kDim},
+                            {kDim, kFfn}}) {
+    w.push_back(make(t, rows, cols));
+    if (k.pack && k.can_pack(t)) {
+      Weights& b = w.back();
+      b.packed.resize(packed_bytes(b.view));
+      k.pack(b.view, b.packed.data());
+      b.view.packed = b.packed.data();
+    }
+  }
+  Rng rng(5);
+  const std::vector<float> x = rng.normal(size_t(n * kDim)), h = rng.normal(size_t(n * kFfn));
+  std::vector<float> q(size_t(n * kDim)), kk(size_t(n * kKv)), v(size_t(n * kKv)), o(size_t(n * kDim)),
+      gate(size_t(n * kFfn)), up(size_t(n * kFfn)), down(size_t(n * kDim));
+  const MatmulOut qkv[] = {{&w[0].view, q}, {&w[1].view, kk}, {&w[2].view, v}};
+  const MatmulOut gu[] = {{&w[4].view, gate}, {&w[5].view, up}};
+  for (auto _ : st) {
+    matmul_parallel_fused(k, qkv, x, n);
+    matmul_parallel(k, w[3].view, x, n, o);
+    matmul_parallel_fused(k, gu, x, n);
+    matmul_parallel(k, w[6].view, h, n, down);
+    benchmark::DoNotOptimize(down.data());
+  }
+  double flop = 0;
+  for (const Weights& m : w) flop += 2.0 * double(m.view.rows * m.view.cols * n);
+  st.counters["GFLOP/s"] = benchmark::Counter(flop * double(st.iterations()), benchmark::Counter::kIsRate,
+                                              benchmark::Counter::kIs1000);
+  st.SetLabel(std::string(isa_name(k.isa)) + " " + std::string(quant::type_name(t)) +
+              (w[0].view.packed ? " packed" : "") + ", " + std::to_string(global_pool().size()) + " threads");
+  set_threads(0);
+}
+BENCHMARK(BM_PrefillLayer)
+    ->ArgsProduct({{int64_t(DType::F16), int64_t(DType::Q4_0)}, {512}, {1, 2}})
+    ->MinTime(2.0)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Decode attention of one kv head's query heads over n cache positions (scores, then values), the way the
 // decode step calls it. Args: g (query heads read together), split (1: one call per head instead), n, memory
