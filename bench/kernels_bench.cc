@@ -38,6 +38,15 @@ Weights make(DType t, int64_t rows, int64_t cols) {
   return w;
 }
 
+// w also in k's packed layout (MatView::packed), as Model::load repacks it; false where k has none for its type.
+bool pack(const CpuKernels& k, Weights& w) {
+  if (!k.pack || !k.can_pack(w.view.type)) return false;
+  w.packed.resize(packed_bytes(w.view));
+  k.pack(w.view, w.packed.data());
+  w.view.packed = w.packed.data();
+  return true;
+}
+
 // args: isa, dtype id, tokens n, packed (the table's load-time layout, where it has one), rows. Rows x
 // cols = 2048 x 2048 (BM_MatmulRows) is Llama-3.2-1B's attention projection (cache-resident); 32768 rows
 // stream from DRAM.
@@ -50,14 +59,9 @@ void matmul_rows(benchmark::State& st, int64_t cols) {
   const DType t = DType(st.range(1));
   const int64_t n = st.range(2), rows = st.range(4);
   Weights w = make(t, rows, cols);
-  if (st.range(3)) {
-    if (!k->pack || !k->can_pack(t)) {
-      st.SkipWithError("no packed layout for this type in this table");
-      return;
-    }
-    w.packed.resize(packed_bytes(w.view));
-    k->pack(w.view, w.packed.data());
-    w.view.packed = w.packed.data();
+  if (st.range(3) && !pack(*k, w)) {
+    st.SkipWithError("no packed layout for this type in this table");
+    return;
   }
   Rng rng(4);
   const std::vector<float> x = rng.normal(size_t(n * cols));
@@ -116,12 +120,7 @@ void BM_PrefillLayer(benchmark::State& st) {
   for (auto [rows, cols] : {std::pair{kDim, kDim}, {kKv, kDim}, {kKv, kDim}, {kDim, kDim}, {kFfn, kDim}, {kFfn, kDim},
                             {kDim, kFfn}}) {
     w.push_back(make(t, rows, cols));
-    if (k.pack && k.can_pack(t)) {
-      Weights& b = w.back();
-      b.packed.resize(packed_bytes(b.view));
-      k.pack(b.view, b.packed.data());
-      b.view.packed = b.packed.data();
-    }
+    pack(k, w.back());
   }
   Rng rng(5);
   const std::vector<float> x = rng.normal(size_t(n * kDim)), h = rng.normal(size_t(n * kFfn));

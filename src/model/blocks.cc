@@ -140,29 +140,28 @@ void attend_group(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache&
   }
 }
 
-// The rows of `batch` listed in `keep`, in that order (adapters too when the batch has them).
-Batch sub_batch(const Batch& batch, std::span<const int32_t> keep) {
-  Batch out;
-  for (int32_t r : keep) {
-    out.add(batch.tokens[size_t(r)], batch.positions[size_t(r)], batch.seq_ids[size_t(r)], true);
-    if (!batch.adapters.empty()) out.adapters.push_back(batch.adapters[size_t(r)]);
+}  // namespace
+
+KeptRows kept_rows(const Batch& batch, std::vector<int32_t> index) {
+  KeptRows out{std::move(index), {}};
+  for (int32_t r : out.index) {
+    out.batch.add(batch.tokens[size_t(r)], batch.positions[size_t(r)], batch.seq_ids[size_t(r)], true);
+    if (!batch.adapters.empty()) out.batch.adapters.push_back(batch.adapters[size_t(r)]);
   }
   return out;
 }
 
-}  // namespace
-
 void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, int layer,
                      const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s,
-                     const std::vector<int32_t>* keep) {
+                     const KeptRows* keep) {
   const size_t n = batch.size(), hd = size_t(cfg.head_dim), dim = size_t(cfg.dim);
   const size_t qd = size_t(cfg.q_dim()), kvd = size_t(cfg.kv_dim());
-  const size_t m = keep ? keep->size() : n;  // rows that go on past the cache writes
+  const size_t m = keep ? keep->index.size() : n;  // rows that go on past the cache writes
   // q: (m, q_dim), k and v: (n, kv_dim); one pool loop for all three when every row goes on.
   std::span<const float> xq = s.xn;  // the rows q is projected from: (m, dim)
   if (keep) {
     for (size_t i = 0; i < m; ++i)  // s.o is free until the output projection
-      std::copy_n(s.xn.begin() + std::ptrdiff_t(size_t((*keep)[i]) * dim), dim, s.o.begin() + std::ptrdiff_t(i * dim));
+      std::copy_n(s.xn.begin() + std::ptrdiff_t(size_t(keep->index[i]) * dim), dim, s.o.begin() + std::ptrdiff_t(i * dim));
     xq = std::span<const float>(s.o).first(m * dim);
   }
   observe_matmul_input(L.wq, xq, int64_t(m));
@@ -195,17 +194,16 @@ void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const
   });
   if (m == 0) return;
   // From here on only the kept rows: their own batch (positions, sequences, adapters) in that order.
-  const Batch kept = keep ? sub_batch(batch, *keep) : Batch{};
-  const Batch& rows = keep ? kept : batch;
+  const Batch& rows = keep ? keep->batch : batch;
   std::optional<LoraRowsScope> kept_adapters;
-  if (keep) kept_adapters.emplace(kept.adapters);
+  if (keep) kept_adapters.emplace(keep->batch.adapters);
   const std::span<float> q = std::span(s.q).first(m * qd), att = std::span(s.att).first(m * qd);
   lora_apply(k, L.lora[kLoraQ], xq, int64_t(m), q);
   add_bias(q, L.bq);
   if (cfg.qk_norm) rmsnorm_rows(k, q, L.q_norm, cfg.norm_eps, hd, q);
   over_rows(m, [&](int64_t r0, int64_t r1) {
     for (size_t r = size_t(r0); r < size_t(r1); ++r) {
-      const size_t t = keep ? size_t((*keep)[r]) : r;  // the row's RoPE table row
+      const size_t t = keep ? size_t(keep->index[r]) : r;  // the row's RoPE table row
       for (int h = 0; h < cfg.n_head; ++h) rope_apply(cfg, rt, t, q.subspan(r * qd + h * hd, hd));
     }
   });

@@ -35,12 +35,16 @@ struct Scratch {
 
 // Attention of one layer: s.xn -> s.o (n, dim). Projects q/k/v (+bias, q/k norm), applies RoPE, writes
 // K/V for every batch row into the cache, then attends each row to its own sequence's positions <= its own.
-// keep (the last layer when only some rows want logits): the batch rows, ascending, whose output is needed.
-// K and V of every row still go into the cache; q, attention and the output projection run for the kept
-// rows only, and s.o holds keep->size() rows, in keep's order.
+// keep (the last layer when only some rows want logits): the rows whose output is needed. K and V of every
+// row still go into the cache; q, attention and the output projection run for the kept rows only, and s.o
+// holds their rows, in keep's order.
+struct KeptRows {
+  std::vector<int32_t> index;  // batch rows, ascending
+  Batch batch;                 // those rows as a batch of their own (positions, sequences, adapters)
+};
+KeptRows kept_rows(const Batch& batch, std::vector<int32_t> index);
 void attention_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, int layer,
-                     const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s,
-                     const std::vector<int32_t>* keep = nullptr);
+                     const Batch& batch, const RopeTable& rt, KvCache& kv, Scratch& s, const KeptRows* keep = nullptr);
 
 // Gated MLP: s.xn -> s.o (n, dim): down(act(gate(x)) * up(x)).
 void mlp_block(const kernels::CpuKernels& k, const ModelConfig& cfg, const LayerWeights& L, Scratch& s);

@@ -77,15 +77,13 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
   for (size_t r = 0; r < n; ++r)
     if (batch.want_logits[r]) out_rows.push_back(int32_t(r));
   const bool trim = out_rows.size() < n && !matmul_observed();
-  std::vector<int32_t> out_adapters;  // Batch::adapters of those rows, for the trimmed part's LoRA
-  if (trim && !batch.adapters.empty())
-    for (int32_t r : out_rows) out_adapters.push_back(batch.adapters[size_t(r)]);
+  const KeptRows kept = trim ? kept_rows(batch, out_rows) : KeptRows{};
   Scratch* cur = &s;  // the rows going on: all of them, or in the trimmed last layer only out_rows
   for (int l = 0; l < cfg.n_layer; ++l) {
     const LayerWeights& L = w.layers[size_t(l)];
     const bool last = trim && l + 1 == cfg.n_layer;
     rmsnorm_rows(k, s.x, L.attn_norm, cfg.norm_eps, dim, s.xn);
-    attention_block(k, cfg, L, l, batch, rt, kv, s, last ? &out_rows : nullptr);
+    attention_block(k, cfg, L, l, batch, rt, kv, s, last ? &kept : nullptr);
     if (last) {
       if (out_rows.empty()) break;
       // s.o holds the kept rows; they go on in a scratch of their own (s keeps its size for the next call).
@@ -97,8 +95,8 @@ void decoder_forward(const ModelConfig& cfg, const Weights& w, const Batch& batc
       std::copy_n(s.o.begin(), tail.o.size(), tail.o.begin());
       cur = &tail;
     }
-    std::optional<LoraRowsScope> kept_adapters;
-    if (last && !out_adapters.empty()) kept_adapters.emplace(out_adapters);
+    std::optional<LoraRowsScope> kept_adapters;  // the trimmed rows' own adapters
+    if (last) kept_adapters.emplace(kept.batch.adapters);
     residual(k, cfg, L.post_attn_norm, *cur);
     rmsnorm_rows(k, cur->x, L.ffn_norm, cfg.norm_eps, dim, cur->xn);
     mlp_block(k, cfg, L, *cur);

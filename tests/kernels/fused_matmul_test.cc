@@ -1,6 +1,7 @@
 // matmul_parallel_fused (q/k/v, gate/up in one pool loop) and matmul_parallel give exactly what one
-// matmul_rows call over all rows gives on the calling thread: same kernels, rows are independent. Mixed weight types, stored and (where the table packs) packed
-// layouts, decode token counts and prefill ones (activations prepared on the pool from 64 tokens).
+// matmul_rows call over all rows gives on the calling thread: same kernels, rows are independent. Mixed
+// weight types, stored and (where the table packs) packed layouts, decode token counts and prefill ones
+// (activations prepared on the pool from 64 tokens).
 #include <gtest/gtest.h>
 
 #include "core/rng.h"
@@ -13,6 +14,7 @@
 namespace slm::kernels {
 namespace {
 
+using matmul_test::pack_matrix;
 using matmul_test::RandomMatrix;
 using matmul_test::random_matrix;
 using matmul_test::rows_product;
@@ -31,14 +33,9 @@ TEST(MatmulParallelFused, SameAsOneCallPerMatrix) {
       for (bool packed : {false, true}) {
         if (packed && !(k.pack && k.can_pack && k.can_pack(types[0]))) continue;
         std::vector<RandomMatrix> mats;
-        std::vector<std::vector<uint8_t>> packs;
         for (size_t i = 0; i < types.size(); ++i) {
           mats.push_back(random_matrix(rng, types[i], i == 0 ? 70 : 37, cols));
-          if (packed && k.can_pack(types[i])) {
-            packs.emplace_back(packed_bytes(mats.back().w));
-            k.pack(mats.back().w, packs.back().data());
-            mats.back().w.packed = packs.back().data();
-          }
+          if (packed) pack_matrix(k, mats.back());
         }
         for (int64_t n : {1, 3, 8, 9, 64, 77}) {
           const std::vector<float> x = rng.normal(size_t(n * cols));
@@ -72,14 +69,9 @@ TEST(MatmulParallelFused, TokenBlocksOfWideMatrices) {
   const int64_t cols = 8192;
   for (DType t : {DType::F16, DType::Q8_0}) {
     std::vector<RandomMatrix> mats;
-    std::vector<std::vector<uint8_t>> packs;
     for (int64_t rows : {40, 19}) {
       mats.push_back(random_matrix(rng, t, rows, cols));
-      if (k.pack && k.can_pack && k.can_pack(t)) {
-        packs.emplace_back(packed_bytes(mats.back().w));
-        k.pack(mats.back().w, packs.back().data());
-        mats.back().w.packed = packs.back().data();
-      }
+      pack_matrix(k, mats.back());
     }
     for (int threads : {1, 2}) {
       set_threads(threads);

@@ -27,7 +27,7 @@ inline bool float_type(DType t) { return t == DType::F32 || t == DType::F16 || t
 // A rows x cols matrix of N(0, 1) values stored in type t; w points into bytes (keep them together; a
 // moved RandomMatrix keeps its buffer).
 struct RandomMatrix {
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t> bytes, packed;
   MatView w;
 };
 
@@ -38,6 +38,15 @@ inline RandomMatrix random_matrix(Rng& rng, DType t, int64_t rows, int64_t cols)
   quant::quantize(t, f.data(), m.bytes.data(), rows, cols);
   m.w = MatView{t, m.bytes.data(), rows, cols, row_bytes(t, cols)};
   return m;
+}
+
+// m.w also in k's packed layout (MatView::packed), as Model::load repacks it; a no-op where k has none for
+// m's type.
+inline void pack_matrix(const CpuKernels& k, RandomMatrix& m) {
+  if (!k.pack || !k.can_pack || !k.can_pack(m.w.type)) return;
+  m.packed.resize(packed_bytes(m.w));
+  k.pack(m.w, m.packed.data());
+  m.w.packed = m.packed.data();
 }
 
 // n rows of x (n x w.cols floats) prepared for w's type by k.prepare_act, k.act_bytes(...) bytes apart.
