@@ -51,8 +51,14 @@ std::shared_ptr<HugeBuffer> pack_weights(Weights& w) {
     fail("[model] cannot allocate {} bytes for repacked weights (SLM_NO_REPACK=1 skips them)", off.back());
   }
   uint8_t* raw = store->data();
-  global_pool().for_range(int64_t(mats.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) k.pack(*mats[size_t(i)], raw + off[size_t(i)]);
+  // One task per matrix, largest first, so the threads finish together: a tied output matrix is a quarter
+  // of Llama-3.2-1B F16's bytes (ranges of the list in order left one thread 1.6 s behind the other).
+  std::vector<size_t> order(mats.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return off[a + 1] - off[a] > off[b + 1] - off[b]; });
+  global_pool().parallel_for(int64_t(order.size()), [&](int64_t t) {
+    const size_t i = order[size_t(t)];
+    k.pack(*mats[i], raw + off[i]);
   });
   for (size_t i = 0; i < mats.size(); ++i) mats[i]->packed = raw + off[i];
   return store;
