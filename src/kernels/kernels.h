@@ -99,6 +99,8 @@ struct CpuKernels {
   // The first index of the largest value, NaN counted as -inf; 0 when no value is above -inf. Greedy
   // sampling over the vocabulary row.
   int64_t (*argmax)(std::span<const float> x);
+  // The largest value, NaN counted as -inf; -inf for an empty span (the online softmax's running max).
+  float (*max)(std::span<const float> x);
   // x = exp(x - shift) in place, returns the sum (online softmax). Polynomial exp, relative error < 2e-7.
   float (*exp_sum)(std::span<float> x, float shift);
 };

@@ -1,6 +1,7 @@
 // Every kernel of every compiled ISA table against the scalar reference, on odd sizes and tails.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -119,6 +120,38 @@ TEST_P(KernelTest, ArgmaxFirstOfEqualsNanNeverWins) {
     y.assign(n, -inf);
     if (n > 5) y[5] = -1e38f;
     EXPECT_EQ(k().argmax(y), n > 5 ? 5 : 0) << isa_name(GetParam()) << " -inf but one, n=" << n;
+  }
+}
+
+// The online softmax's running max: NaN ignored, -inf when empty or nothing else; the maximum in every lane
+// and chain of the vector loops and in the tail.
+TEST_P(KernelTest, MaxIgnoresNan) {
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(k().max(std::span<const float>()), -inf) << isa_name(GetParam());
+  for (size_t n : {size_t(1), size_t(7), size_t(31), size_t(32), size_t(33), size_t(100), size_t(4096 + 11)}) {
+    const std::vector<float> x = rng_.normal(n);
+    const float base = *std::max_element(x.begin(), x.end());
+    EXPECT_EQ(k().max(x), base) << isa_name(GetParam()) << " n=" << n;
+    for (size_t at = 0; at < std::min<size_t>(n, 80); ++at) {
+      std::vector<float> y = x;
+      y[at] = 1e30f;
+      y[(at + 1) % n] = std::nanf("");
+      if (n > 1) {
+        EXPECT_EQ(k().max(y), 1e30f) << isa_name(GetParam()) << " n=" << n << " at=" << at;
+      }
+      y[at] = std::nanf("");
+      std::vector<float> finite;
+      for (float v : y)
+        if (!std::isnan(v)) finite.push_back(v);
+      const float want = finite.empty() ? -inf : *std::max_element(finite.begin(), finite.end());
+      EXPECT_EQ(k().max(y), want) << isa_name(GetParam()) << " n=" << n << " at=" << at << " (NaN there)";
+    }
+    std::vector<float> y(n, -inf);
+    EXPECT_EQ(k().max(y), -inf) << isa_name(GetParam()) << " n=" << n;
+    y[n - 1] = -1e38f;  // the tail
+    EXPECT_EQ(k().max(y), -1e38f) << isa_name(GetParam()) << " n=" << n;
+    y.assign(n, std::nanf(""));
+    EXPECT_EQ(k().max(y), -inf) << isa_name(GetParam()) << " all NaN, n=" << n;
   }
 }
 

@@ -157,6 +157,12 @@ int64_t argmax(std::span<const float> x) {
   return int64_t(best);
 }
 
+float max(std::span<const float> x) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (float v : x) m = v > m ? v : m;  // NaN compares false
+  return m;
+}
+
 void softcap(std::span<float> x, float cap) {
   const float inv = 1.0f / cap;
   for (float& v : x) v = cap * std::tanh(v * inv);
@@ -198,6 +204,7 @@ constexpr CpuKernels kTable = {
     .dot_f16_rows = nullptr,  // callers loop over dot_f16 / axpy_f16
     .axpy_f16_rows = nullptr,
     .argmax = argmax,
+    .max = max,
     .exp_sum = exp_sum,
 };
 

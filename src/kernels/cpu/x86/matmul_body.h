@@ -313,6 +313,23 @@ int64_t argmax(std::span<const float> x) {
   return where;
 }
 
+// Four chains of 8 lanes; max_ps returns its second operand when either is NaN, so a NaN never replaces a
+// lane's value.
+float max(std::span<const float> x) {
+  __m256 m[4];
+  for (__m256& v : m) v = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  size_t i = 0;
+  for (; i + 32 <= x.size(); i += 32)
+    for (int c = 0; c < 4; ++c) m[c] = _mm256_max_ps(_mm256_loadu_ps(x.data() + i + 8 * size_t(c)), m[c]);
+  __m256 all = _mm256_max_ps(_mm256_max_ps(m[0], m[1]), _mm256_max_ps(m[2], m[3]));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(all), _mm256_extractf128_ps(all, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_movehdup_ps(h));
+  float r = _mm_cvtss_f32(h);
+  for (; i < x.size(); ++i) r = x[i] > r ? x[i] : r;
+  return r;
+}
+
 // out = gate / (1 + exp(-gate)) * up.
 void silu_mul(std::span<const float> gate, std::span<const float> up, std::span<float> out) {
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -340,6 +357,7 @@ CpuKernels make_table(Isa isa) {
   k.matmul_rows = matmul_rows;
   k.exp_sum = exp_sum;
   k.argmax = argmax;
+  k.max = max;
   k.row_to_f32 = row_to_f32;
   k.silu_mul = silu_mul;
   return k;
