@@ -16,6 +16,8 @@
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
+#include "model/attention.h"
+#include "model/model.h"
 #include "quant/quant.h"
 
 namespace {
@@ -148,6 +150,44 @@ BENCHMARK(BM_PrefillLayer)
     ->MinTime(2.0)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// Tiled prefill attention (model/attention.h) of one Llama-3.2-1B layer over a causal prompt of n tokens:
+// 32 query heads, 8 kv heads of 64 values, an f16 cache. Args: tokens, threads. GFLOP/s counts the causal
+// work only (2 x 2 x heads x head_dim x the keys each row may see), so masked work shows as a lower rate.
+void BM_PrefillAttention(benchmark::State& st) {
+  const CpuKernels& k = cpu_kernels();
+  const int n = int(st.range(0));
+  set_threads(int(st.range(1)));
+  model::ModelConfig cfg;
+  cfg.arch = "llama", cfg.n_vocab = 1, cfg.n_ctx = n, cfg.dim = 2048, cfg.n_layer = 1, cfg.n_head = 32,
+  cfg.n_head_kv = 8, cfg.head_dim = 64, cfg.ffn_dim = 8192, cfg.rope_dim = 64;
+  model::KvCache kv(cfg, {.n_seq = 1, .n_ctx = n, .type = model::KvType::f16});
+  Rng rng(7);
+  const std::vector<float> kvals = rng.normal(size_t(cfg.kv_dim())), vvals = rng.normal(size_t(cfg.kv_dim()));
+  model::Batch batch;
+  for (int p = 0; p < n; ++p) {
+    batch.add(0, p, 0, p == n - 1);
+    for (int h = 0; h < cfg.n_head_kv; ++h) {  // position-dependent rows: keys and values differ per position
+      std::vector<float> kr(kvals.begin() + h * 64, kvals.begin() + h * 64 + 64), vr = kr;
+      for (int d = 0; d < 64; ++d) kr[size_t(d)] *= float(1 + (p * 7 + d) % 5), vr[size_t(d)] = vvals[size_t(h * 64 + (p + d) % 64)];
+      k.to_f16(kr, static_cast<f16*>(kv.k_head(0, 0, p, h)));
+      k.to_f16(vr, static_cast<f16*>(kv.v_head(0, 0, p, h)));
+    }
+  }
+  kv.set_seq_len(0, n);
+  const std::vector<float> q = rng.normal(size_t(n) * size_t(cfg.q_dim()));
+  std::vector<float> att(q.size());
+  for (auto _ : st) {
+    model::attend_tiled(k, cfg, kv, 0, batch, q, att);
+    benchmark::DoNotOptimize(att.data());
+  }
+  const double keys = double(n) * double(n + 1) / 2;  // sum over rows of the positions each sees
+  st.counters["GFLOP/s"] = benchmark::Counter(4.0 * cfg.n_head * cfg.head_dim * keys * double(st.iterations()),
+                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.SetLabel(std::string(isa_name(k.isa)) + ", " + std::to_string(global_pool().size()) + " threads");
+  set_threads(0);
+}
+BENCHMARK(BM_PrefillAttention)->ArgsProduct({{512, 2048}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Decode attention of one kv head's query heads over n cache positions (scores, then values), the way the
 // decode step calls it. Args: g (query heads read together), split (1: one call per head instead), n, memory

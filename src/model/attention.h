@@ -17,8 +17,10 @@ bool use_tiled_attention(const Batch& batch);
 // att: (n, q_dim) = softmax(q K^T * scale [softcap] [causal, sliding window]) V for every batch row, reading
 // keys and values of positions lo..pos of the row's sequence through kv.k_head / kv.v_head (already written
 // for this batch). Rows of one sequence and the query heads of one KV head are handled together: a tile of
-// up to 32 rows x group queries meets tiles of 128 keys as two small matrix products (the table's
-// matmul_rows, F32), with a running max and sum per query, so each key tile is read once per row tile.
+// up to 64 rows x group queries meets tiles of up to 128 keys (never across a paged block) with a running
+// max and sum per query, so each key tile is read once per row tile. Scores are one product (the table's
+// matmul_rows) over the cache's rows in place, the queries carrying the scale; an f16 cache's values are
+// added into the outputs in place as well (axpy_f16_rows), others through a transposed f32 tile.
 // q: (n, q_dim) after RoPE. Splits (row tile, KV head) tasks over the global pool.
 void attend_tiled(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv, int layer, const Batch& batch,
                   std::span<const float> q, std::span<float> att);
