@@ -69,6 +69,29 @@ TEST_F(BenchE2e, JsonHasEveryTestWithOrderedSamples) {
   }
 }
 
+// -d: every test again after D cached tokens, named as llama-bench names them; the depth's own fill untimed.
+TEST_F(BenchE2e, DepthRunsEveryTestAfterCachedTokens) {
+  const std::string model = dir_.file("tiny-Q4_0.gguf");
+  const RunResult r = run(std::string(SLM_EXE) + " bench -m " + model + " -p 8 -n 2 -d 0,24 -r 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j.size(), 4u);
+  const char* names[] = {"pp8", "tg2", "pp8 @ d24", "tg2 @ d24"};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(j[i]["test"], names[i]);
+    EXPECT_EQ(j[i]["n_depth"], i < 2 ? 0 : 24);
+    EXPECT_EQ(j[i]["samples"].size(), 2u);
+    EXPECT_GT(j[i]["tps_min"].get<double>(), 0.0);
+  }
+  const RunResult t = run(std::string(SLM_EXE) + " bench -m " + model + " -p 8 -n 0 -d 16 -r 1");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("| pp8 @ d16 |"), std::string::npos) << t.output;
+  const RunResult bad = run(std::string(SLM_EXE) + " bench -m " + model + " -d -1");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("-d (depth) must be 0 or more, got -1"), std::string::npos) << bad.output;
+  EXPECT_EQ(run(std::string(SLM_EXE) + " bench -m " + model + " --chunk 0").exit_code, 1);
+}
+
 TEST_F(BenchE2e, TableAndErrors) {
   const std::string model = dir_.file("tiny-F16.gguf");
   const RunResult t = run(std::string(SLM_EXE) + " bench -m " + model + " -p 8 -n 2 -r 1");
