@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/f16.h"
+#include "kernels/cpu/avx2/attn_rows.h"
 #include "kernels/cpu/tables.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/reference/reference.h"
@@ -22,10 +23,17 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
 
 #include "kernels/cpu/x86/matmul_body.h"
 
+CpuKernels make_table_256() {
+  CpuKernels k = make_table(Isa::avx2);
+  k.dot_f16_rows = dot_f16_rows;
+  k.axpy_f16_rows = axpy_f16_rows;
+  return k;
+}
+
 }  // namespace
 
 const CpuKernels& table() {
-  static const CpuKernels k = make_table(Isa::avx2);
+  static const CpuKernels k = make_table_256();
   return k;
 }
 
