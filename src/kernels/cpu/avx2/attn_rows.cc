@@ -8,7 +8,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
+
+#include "kernels/cpu/x86/head_blocks.h"
 
 namespace slm::kernels::cpu::avx2 {
 namespace {
@@ -123,31 +124,18 @@ void axpy_heads(const float* p, size_t ps, size_t n, const f16* rows, size_t str
   }
 }
 
-// Heads [0, g) in blocks of up to 4: f(h, std::integral_constant<int, G>()) for the block of G heads at h.
-template <class F>
-void head_blocks(size_t g, F f) {
-  for (size_t h = 0; h < g; h += 4) {
-    switch (std::min<size_t>(4, g - h)) {
-      case 1: f(h, std::integral_constant<int, 1>()); break;
-      case 2: f(h, std::integral_constant<int, 2>()); break;
-      case 3: f(h, std::integral_constant<int, 3>()); break;
-      default: f(h, std::integral_constant<int, 4>()); break;
-    }
-  }
-}
-
 }  // namespace
 
 void dot_f16_rows(const float* a, size_t g, size_t d, const f16* rows, size_t stride, size_t n, float* out,
                   size_t out_stride) {
-  head_blocks(g, [&](size_t h, auto G) {
+  x86::head_blocks(g, [&](size_t h, auto G) {
     dot_heads<G()>(a + h * d, d, rows, stride, n, out + h * out_stride, out_stride);
   });
 }
 
 void axpy_f16_rows(const float* p, size_t g, size_t p_stride, size_t n, const f16* rows, size_t stride, float* y,
                    size_t d) {
-  head_blocks(g, [&](size_t h, auto G) { axpy_heads<G()>(p + h * p_stride, p_stride, n, rows, stride, y + h * d, d); });
+  x86::head_blocks(g, [&](size_t h, auto G) { axpy_heads<G()>(p + h * p_stride, p_stride, n, rows, stride, y + h * d, d); });
 }
 
 }  // namespace slm::kernels::cpu::avx2
