@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "common/nmse.h"
 #include "core/rng.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul_test_util.h"
 #include "kernels/reference/reference.h"
+#include "quant/blocks.h"
 #include "quant/quant.h"
 
 namespace slm::kernels {
@@ -18,6 +20,7 @@ namespace {
 using matmul_test::float_type;
 using matmul_test::prepared_acts;
 using matmul_test::random_matrix;
+using matmul_test::RandomMatrix;
 using matmul_test::split_isas;
 
 double nmse(std::span<const float> want, std::span<const float> got) { return testing::nmse_vs(want, got); }
@@ -58,7 +61,7 @@ TEST_P(GemmTest, ManyTokensMatchReferenceAndFewTokens) {
     for (int64_t cols : col_sizes) {
       for (int64_t rows : {int64_t(37), int64_t(16)}) {
         const auto m = random_matrix(rng_, info->type, rows, cols);
-        for (int64_t n : {16, 17, 64, 129}) {
+        for (int64_t n : {16, 17, 19, 64, 129}) {
           if (cols > 1024 && n > 17) continue;  // the long rows only need the tile tails
           const std::vector<float> x = rng_.normal(size_t(n * cols));
           std::vector<float> want(size_t(n * rows));
@@ -90,6 +93,70 @@ TEST_P(GemmTest, ZeroTokensStayZeroAmongLargeOnes) {
     const std::vector<float> got = product(k(), m.w, x, 20, 40, 20);
     for (size_t r = 0; r < 40; ++r) EXPECT_EQ(got[3 * 40 + r], 0.0f) << quant::type_name(t);
     EXPECT_LT(nmse(want, got), float_type(t) ? 1e-10 : 2e-4) << quant::type_name(t);
+  }
+}
+
+// Every weight at the end of its range against activations at +-127 (unsigned 255 or 1 in the AVX2 panels'
+// 16-bit pair sums): the largest integer sums each kernel can meet. Q6_K at -32 and at +31.
+TEST_P(GemmTest, ExtremeWeightsAndActivationsDoNotSaturate) {
+  struct Case {
+    DType t;
+    uint8_t fill;  // every quant byte (qs / ql, and qh)
+  };
+  for (const Case c : {Case{DType::Q4_0, 0xFF}, Case{DType::Q4_1, 0xFF}, Case{DType::Q5_0, 0xFF}, Case{DType::Q5_1, 0xFF},
+                       Case{DType::Q4_K, 0xFF}, Case{DType::Q5_K, 0xFF}, Case{DType::Q6_K, 0x00}, Case{DType::Q6_K, 0xFF},
+                       Case{DType::Q8_0, 0x7F}, Case{DType::Q8_0, 0x81}}) {
+    const int64_t rows = 19, cols = 512, n = 18;
+    RandomMatrix m = random_matrix(rng_, c.t, rows, cols);
+    uint8_t* b = m.bytes.data();
+    const size_t nblk = m.bytes.size() / dtype_info(c.t).block_bytes;
+    for (size_t i = 0; i < nblk; ++i) {
+      switch (c.t) {
+        case DType::Q4_0: std::memset(reinterpret_cast<BlockQ4_0*>(b)[i].qs, c.fill, 16); break;
+        case DType::Q4_1: std::memset(reinterpret_cast<BlockQ4_1*>(b)[i].qs, c.fill, 16); break;
+        case DType::Q5_0: {
+          auto& x = reinterpret_cast<BlockQ5_0*>(b)[i];
+          std::memset(x.qs, c.fill, 16), std::memset(x.qh, c.fill, 4);
+          break;
+        }
+        case DType::Q5_1: {
+          auto& x = reinterpret_cast<BlockQ5_1*>(b)[i];
+          std::memset(x.qs, c.fill, 16), std::memset(x.qh, c.fill, 4);
+          break;
+        }
+        case DType::Q4_K: {
+          auto& x = reinterpret_cast<BlockQ4_K*>(b)[i];
+          std::memset(x.qs, c.fill, sizeof x.qs), std::memset(x.scales, 0xFF, sizeof x.scales);
+          break;
+        }
+        case DType::Q5_K: {
+          auto& x = reinterpret_cast<BlockQ5_K*>(b)[i];
+          std::memset(x.qs, c.fill, sizeof x.qs), std::memset(x.qh, c.fill, sizeof x.qh);
+          std::memset(x.scales, 0xFF, sizeof x.scales);
+          break;
+        }
+        case DType::Q6_K: {
+          auto& x = reinterpret_cast<BlockQ6_K*>(b)[i];
+          std::memset(x.ql, c.fill, sizeof x.ql), std::memset(x.qh, c.fill, sizeof x.qh);
+          for (int8_t& sc : x.scales) sc = int8_t(i % 2 ? -128 : 127);
+          break;
+        }
+        default: std::memset(reinterpret_cast<BlockQ8_0*>(b)[i].qs, c.fill, 32); break;
+      }
+    }
+    for (float sign : {1.0f, -1.0f}) {
+      std::vector<float> x(size_t(n * cols), sign);  // every block's activations at +-127
+      for (int64_t t = 1; t < n; t += 2)
+        for (int64_t j = 0; j < cols; ++j) x[size_t(t * cols + j)] = (j / 32) % 2 ? -sign : sign;
+      std::vector<float> want(size_t(n * rows));
+      reference::matmul(m.w, x, n, want);
+      const std::vector<float> got = product(k(), m.w, x, n, rows, n);
+      const std::vector<float> few = product(k(), m.w, x, n, rows, 3);
+      const std::string what = std::string(quant::type_name(c.t)) + " fill " + std::to_string(c.fill) + " sign " +
+                               std::to_string(sign);
+      EXPECT_LT(nmse(want, got), 2e-4) << what;
+      EXPECT_LT(nmse(few, got), 1e-10) << what;
+    }
   }
 }
 

@@ -1,0 +1,23 @@
+// Matrix products for many tokens (prefill) on 256-bit registers: integer weight panels in "maddubs order"
+// that every token streams past, the AVX2 counterpart of cpu/avx512/gemm.h for the types whose weights stay
+// within +-32 (so that two pairs of u8 x s8 products add up in 16 bits without saturating). Same contract as
+// CpuKernels::matmul_rows; the table routes n >= kGemmMinTokens here.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace slm::kernels::cpu::avx2 {
+
+// Smallest token count worth a panel (decoding a panel costs about as much as a few tokens of products).
+constexpr int64_t kGemmMinTokens = 16;
+
+// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (Q8_0 and IQ4_NL reach +-127: the dot tiles keep them).
+bool gemm_supports(DType t);
+
+// y[t * w.rows + r] for t < n, r0 <= r < r1 from xa's n ActQ8 rows: exactly the 4-token dot tiles' integer
+// sums, the float scaling in another order.
+void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
+
+}  // namespace slm::kernels::cpu::avx2
