@@ -170,19 +170,87 @@ void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1,
   }
 }
 
+// Float panel: [column][row group][row] f32 (F16 / BF16 widened), 16 rows, kSegCols columns per segment.
+constexpr int64_t kSegCols = 256;
+constexpr int kFloatTokens = 6;  // 6 tokens x 2 row groups = 12 accumulators, 2 weight vectors, 1 broadcast
+struct FPanel {
+  alignas(32) float v[kSegCols][2][8];
+};
+
+template <class Load>
+void fpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t k0, int64_t nk, FPanel& p) {
+  for (int64_t i = 0; i < 16; ++i) {
+    const int g = int(i / 8), r = int(i % 8);
+    if (i >= rows) {
+      for (int64_t k = 0; k < nk; ++k) p.v[k][g][r] = 0.0f;
+      continue;
+    }
+    const uint8_t* row = w.row(rb + i);
+    int64_t k = 0;
+    alignas(32) float buf[8];
+    for (; k + 8 <= nk; k += 8) {
+      _mm256_store_ps(buf, Load::load8(row, k0 + k));
+      for (int j = 0; j < 8; ++j) p.v[k + j][g][r] = buf[j];
+    }
+    for (; k < nk; ++k) p.v[k][g][r] = Load::load1(row, k0 + k);
+  }
+}
+
+// Tokens [0, T) of x (rows ldx floats apart, from the segment's first column) against the panel: one exact
+// FMA chain per output over the segment's columns.
+template <int T>
+void fpanel_tile(const FPanel& p, const float* x, int64_t ldx, int64_t nk, float* y, int64_t ldy, __m256i m0,
+                 __m256i m1, bool two, bool first) {
+  __m256 acc[T][2];
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < nk; ++k) {
+    const __m256 w0 = _mm256_load_ps(p.v[k][0]), w1 = _mm256_load_ps(p.v[k][1]);
+    for (int t = 0; t < T; ++t) {
+      const __m256 xv = _mm256_set1_ps(x[t * ldx + k]);
+      acc[t][0] = _mm256_fmadd_ps(w0, xv, acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(w1, xv, acc[t][1]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    put8(y + t * ldy, acc[t][0], m0, first);
+    if (two) put8(y + t * ldy + 8, acc[t][1], m1, first);
+  }
+}
+
+template <class Load>
+void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1, float* y) {
+  FPanel p;
+  for (int64_t rb = r0; rb < r1; rb += 16) {
+    const int64_t rows = std::min<int64_t>(16, r1 - rb);
+    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
+      const int64_t nk = std::min(kSegCols, w.cols - k0);
+      fpanel_fill<Load>(w, rb, rows, k0, nk, p);
+      const bool first = k0 == 0;
+      int64_t t = 0;
+      for (; t + kFloatTokens <= n; t += kFloatTokens)
+        fpanel_tile<kFloatTokens>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8,
+                                  first);
+      for (; t < n; ++t)
+        fpanel_tile<1>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+    }
+  }
+}
+
 }  // namespace
 
 bool gemm_supports(DType t) {
   switch (t) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
     case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+    case DType::F32: case DType::F16: case DType::BF16:
       return true;
     default:
       return false;
   }
 }
 
-void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
   switch (w.type) {
     case DType::Q4_0: return gemm_q<DecQ4_0>(w, xa, n, r0, r1, y);
     case DType::Q4_1: return gemm_q<DecQ4_1>(w, xa, n, r0, r1, y);
@@ -191,6 +259,9 @@ void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t 
     case DType::Q4_K: return gemm_q<DecQ4_K>(w, xa, n, r0, r1, y);
     case DType::Q5_K: return gemm_q<DecQ5_K>(w, xa, n, r0, r1, y);
     case DType::Q6_K: return gemm_q<DecQ6_K>(w, xa, n, r0, r1, y);
+    case DType::F32: return gemm_f<LoadF32>(w, x, n, r0, r1, y);
+    case DType::F16: return gemm_f<LoadF16>(w, x, n, r0, r1, y);
+    case DType::BF16: return gemm_f<LoadBF16>(w, x, n, r0, r1, y);
     default: return;  // gemm_supports() is false: the table does not route it here
   }
 }

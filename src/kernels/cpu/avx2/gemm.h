@@ -1,6 +1,7 @@
 // Matrix products for many tokens (prefill) on 256-bit registers: integer weight panels in "maddubs order"
-// that every token streams past, the AVX2 counterpart of cpu/avx512/gemm.h for the types whose weights stay
-// within +-32 (so that two pairs of u8 x s8 products add up in 16 bits without saturating). Same contract as
+// (and f32 panels for the float types) that every token streams past, the AVX2 counterpart of
+// cpu/avx512/gemm.h, for the integer types whose weights stay within +-32 (so that two pairs of u8 x s8
+// products add up in 16 bits without saturating). Same contract as
 // CpuKernels::matmul_rows; the table routes n >= kGemmMinTokens here.
 #pragma once
 
@@ -13,11 +14,12 @@ namespace slm::kernels::cpu::avx2 {
 // Smallest token count worth a panel (decoding a panel costs about as much as a few tokens of products).
 constexpr int64_t kGemmMinTokens = 16;
 
-// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (Q8_0 and IQ4_NL reach +-127: the dot tiles keep them).
+// Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (Q8_0 and IQ4_NL reach +-127: the dot tiles keep them) and
+// F32, F16, BF16 (f32 panels, the tokens' values broadcast, exact FMAs).
 bool gemm_supports(DType t);
 
-// y[t * w.rows + r] for t < n, r0 <= r < r1 from xa's n ActQ8 rows: exactly the 4-token dot tiles' integer
-// sums, the float scaling in another order.
-void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
+// y[t * w.rows + r] for t < n, r0 <= r < r1: integer types from xa's n ActQ8 rows (exactly the 4-token dot
+// tiles' integer sums, the float scaling in another order), float types from x (n, w.cols).
+void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
 
 }  // namespace slm::kernels::cpu::avx2

@@ -24,11 +24,11 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
 
 #include "kernels/cpu/x86/matmul_body.h"
 
-// Prefill (n >= kGemmMinTokens) of the types with small weights goes to the panel gemm; the rest as the
-// shared x86 body.
+// Prefill (n >= kGemmMinTokens) of the float types and the integer types with small weights goes to the
+// panel gemm; the rest as the shared x86 body.
 void matmul_rows_256(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                      float* y) {
-  if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, xa, n, r0, r1, y);
+  if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, x, xa, n, r0, r1, y);
   matmul_rows(w, x, xa, n, r0, r1, y);
 }
 
