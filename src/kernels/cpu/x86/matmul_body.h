@@ -68,7 +68,9 @@ inline void qtile(const uint8_t* wrow, const ActQ8* a0, int64_t astride, int64_t
   float macc[NT];
   for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps(), macc[t] = 0.0f;
   Chunk ch;
-  for (int64_t c = 0; c < nb; ++c) {
+  // Even chunks into acc[t][0], odd ones into acc[t][1]: the pair of steps keeps the index constant, so
+  // the sums stay in registers (an index computed from c put them on the stack, stored every chunk).
+  const auto step = [&](int64_t c, auto half) {
     dec.load(c, ch);
     const __m256i u = Dec::kSigned ? _mm256_sign_epi8(ch.q, ch.q) : ch.q;
     for (int t = 0; t < NT; ++t) {
@@ -77,11 +79,13 @@ inline void qtile(const uint8_t* wrow, const ActQ8* a0, int64_t astride, int64_t
       if constexpr (Dec::kSigned) s = _mm256_sign_epi8(s, ch.q);
       __m256i p = dot_u8s8(u, s);
       if constexpr (Dec::kLaneScale) p = _mm256_mullo_epi32(p, ch.lane_scale);
-      __m256& acc_c = acc[t][c & 1];
-      acc_c = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ch.d * a.d), acc_c);
+      acc[t][half()] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(ch.d * a.d), acc[t][half()]);
       if constexpr (Dec::kMin) macc[t] += ch.m * a.s;
     }
-  }
+  };
+  int64_t c = 0;
+  for (; c + 2 <= nb; c += 2) step(c, std::integral_constant<int, 0>()), step(c + 1, std::integral_constant<int, 1>());
+  if (c < nb) step(c, std::integral_constant<int, 0>());
   for (int t = 0; t < NT; ++t) out[t * ldo] = hsum(_mm256_add_ps(acc[t][0], acc[t][1])) + macc[t];
 }
 
