@@ -107,19 +107,16 @@ struct DecK45 {
     const Block& x = b[sb];
     if (sb != cur) {
       cur = sb;
-      const float d = h2f(x.d), dmin = h2f(x.dmin);
-      for (int k = 0; k < 8; ++k) {
-        int sc, m;
-        if (k < 4) {
-          sc = x.scales[k] & 63;
-          m = x.scales[k + 4] & 63;
-        } else {
-          sc = (x.scales[k + 4] & 15) | ((x.scales[k - 4] >> 6) << 4);
-          m = (x.scales[k + 4] >> 4) | ((x.scales[k] >> 6) << 4);
-        }
-        dsc[k] = d * float(sc);
-        dmn[k] = -dmin * float(m);
-      }
+      // The 12 scale bytes -> 8 six-bit scales and 8 six-bit minimums, four bytes at a time: bytes 0-3
+      // hold scales 0-3 (low 6 bits) and the top 2 bits of scales 4-7, bytes 4-7 the same for the
+      // minimums, bytes 8-11 the low 4 bits of scales 4-7 (low nibbles) and minimums 4-7 (high nibbles).
+      const uint32_t u0 = load_u32(x.scales), u1 = load_u32(x.scales + 4), u2 = load_u32(x.scales + 8);
+      const uint32_t sc_lo = u0 & 0x3f3f3f3f, sc_hi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
+      const uint32_t m_lo = u1 & 0x3f3f3f3f, m_hi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
+      const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(int(sc_lo), int(sc_hi), 0, 0)));
+      const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(int(m_lo), int(m_hi), 0, 0)));
+      _mm256_storeu_ps(dsc, _mm256_mul_ps(_mm256_set1_ps(h2f(x.d)), sc));
+      _mm256_storeu_ps(dmn, _mm256_mul_ps(_mm256_set1_ps(-h2f(x.dmin)), mn));
     }
     const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qs + 32 * (j / 2)));
     const __m256i lo4 = _mm256_set1_epi8(0x0F);
