@@ -25,6 +25,7 @@ namespace {
 using x86::ActQ8;
 
 #include "kernels/cpu/x86/decoders.h"
+#include "kernels/cpu/x86/float_panel.h"
 
 constexpr int64_t kSegChunks = 64;  // 2048 columns per panel segment
 constexpr int kTokens = 4;          // tokens per tile (4 x 2 int32 and float sums: a few spill, still ahead of 2 and 3)
@@ -177,25 +178,6 @@ struct FPanel {
   alignas(32) float v[kSegCols][2][8];
 };
 
-template <class Load>
-void fpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t k0, int64_t nk, FPanel& p) {
-  for (int64_t i = 0; i < 16; ++i) {
-    const int g = int(i / 8), r = int(i % 8);
-    if (i >= rows) {
-      for (int64_t k = 0; k < nk; ++k) p.v[k][g][r] = 0.0f;
-      continue;
-    }
-    const uint8_t* row = w.row(rb + i);
-    int64_t k = 0;
-    alignas(32) float buf[8];
-    for (; k + 8 <= nk; k += 8) {
-      _mm256_store_ps(buf, Load::load8(row, k0 + k));
-      for (int j = 0; j < 8; ++j) p.v[k + j][g][r] = buf[j];
-    }
-    for (; k < nk; ++k) p.v[k][g][r] = Load::load1(row, k0 + k);
-  }
-}
-
 // Tokens [0, T) of x (rows ldx floats apart, from the segment's first column) against the panel: one exact
 // FMA chain per output over the segment's columns.
 template <int T>
@@ -225,7 +207,7 @@ void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1,
     const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
     for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
       const int64_t nk = std::min(kSegCols, w.cols - k0);
-      fpanel_fill<Load>(w, rb, rows, k0, nk, p);
+      fpanel_fill<Load>(w, rb, rows, k0, nk, p.v);
       const bool first = k0 == 0;
       int64_t t = 0;
       for (; t + kFloatTokens <= n; t += kFloatTokens)

@@ -26,6 +26,7 @@ namespace {
 using x86::ActQ8;
 
 #include "kernels/cpu/x86/decoders.h"
+#include "kernels/cpu/x86/float_panel.h"
 
 constexpr int64_t kSegChunks = 64;  // 2048 columns per integer panel segment
 constexpr int64_t kSegCols = 256;   // columns per float panel segment
@@ -171,25 +172,6 @@ struct FPanel {
   alignas(64) float v[kSegCols][2][16];
 };
 
-template <class Load>
-void fpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t k0, int64_t nk, FPanel& p) {
-  for (int64_t i = 0; i < 32; ++i) {
-    const int g = int(i / 16), r = int(i % 16);
-    if (i >= rows) {
-      for (int64_t k = 0; k < nk; ++k) p.v[k][g][r] = 0.0f;
-      continue;
-    }
-    const uint8_t* row = w.row(rb + i);
-    int64_t k = 0;
-    alignas(32) float buf[8];
-    for (; k + 8 <= nk; k += 8) {
-      _mm256_store_ps(buf, Load::load8(row, k0 + k));
-      for (int j = 0; j < 8; ++j) p.v[k + j][g][r] = buf[j];
-    }
-    for (; k < nk; ++k) p.v[k][g][r] = Load::load1(row, k0 + k);
-  }
-}
-
 // kChains interleaved sums over the columns per output keep the f32 rounding close to the 4-token tiles'.
 template <int T>
 void fpanel_tile(const FPanel& p, const float* x, int64_t ldx, int64_t nk, float* y, int64_t ldy, __mmask16 m0,
@@ -225,7 +207,7 @@ void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1,
     const __mmask16 m0 = row_mask(rows), m1 = rows > 16 ? row_mask(rows - 16) : 0;
     for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
       const int64_t nk = std::min(kSegCols, w.cols - k0);
-      fpanel_fill<Load>(w, rb, rows, k0, nk, p);
+      fpanel_fill<Load>(w, rb, rows, k0, nk, p.v);
       const bool first = k0 == 0;
       int64_t t = 0;
       for (; t + kT <= n; t += kT)
