@@ -169,7 +169,10 @@ void BM_PrefillAttention(benchmark::State& st) {
     batch.add(0, p, 0, p == n - 1);
     for (int h = 0; h < cfg.n_head_kv; ++h) {  // position-dependent rows: keys and values differ per position
       std::vector<float> kr(kvals.begin() + h * 64, kvals.begin() + h * 64 + 64), vr = kr;
-      for (int d = 0; d < 64; ++d) kr[size_t(d)] *= float(1 + (p * 7 + d) % 5), vr[size_t(d)] = vvals[size_t(h * 64 + (p + d) % 64)];
+      for (int d = 0; d < 64; ++d) {
+        kr[size_t(d)] *= float(1 + (p * 7 + d) % 5);
+        vr[size_t(d)] = vvals[size_t(h * 64 + (p + d) % 64)];
+      }
       k.to_f16(kr, static_cast<f16*>(kv.k_head(0, 0, p, h)));
       k.to_f16(vr, static_cast<f16*>(kv.v_head(0, 0, p, h)));
     }

@@ -31,8 +31,8 @@ void product(const kernels::CpuKernels& k, const kernels::MatView& w, const floa
   k.matmul(w, std::span<const float>(x, size_t(n * w.cols)), n, std::span<float>(y, size_t(n * w.rows)));
 }
 
-// Positions [j0, j0 + tk) of one kv head's keys or values as a matrix (tk, head_dim) read in place: the cache keeps a head's
-// positions one after another (within a block when paged; tiles do not cross blocks).
+// Positions [j0, j0 + tk) of one kv head's keys or values as a matrix (tk, head_dim) read in place: the
+// cache keeps a head's positions one after another (within a block when paged; tiles do not cross blocks).
 kernels::MatView cache_rows(KvType t, const void* first, int64_t tk, int64_t hd) {
   const size_t elem = t == KvType::f16 ? 2 : 4;
   return {t == KvType::f16 ? DType::F16 : DType::F32, static_cast<const uint8_t*>(first), tk, hd, size_t(hd) * elem};
@@ -94,7 +94,8 @@ void run_task(const kernels::CpuKernels& k, const ModelConfig& cfg, KvCache& kv,
     }
     const void* values = kv.v_head(layer, task.seq, j0, task.kh);
     if (values_in_place) {
-      k.axpy_f16_rows(b.s.data(), size_t(nq), size_t(tk), size_t(tk), static_cast<const f16*>(values), hd, b.o.data(), hd);
+      k.axpy_f16_rows(b.s.data(), size_t(nq), size_t(tk), size_t(tk), static_cast<const f16*>(values), hd, b.o.data(),
+                      hd);
     } else {
       // V tile transposed: vt (hd, tk), so that o += p @ V is one more product.
       const kernels::MatView v = cache_rows(kv.type(), values, tk, int64_t(hd));

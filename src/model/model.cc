@@ -55,7 +55,8 @@ std::shared_ptr<HugeBuffer> pack_weights(Weights& w) {
   // of Llama-3.2-1B F16's bytes (ranges of the list in order left one thread 1.6 s behind the other).
   std::vector<size_t> order(mats.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return off[a + 1] - off[a] > off[b + 1] - off[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return off[a + 1] - off[a] > off[b + 1] - off[b]; });
   global_pool().parallel_for(int64_t(order.size()), [&](int64_t t) {
     const size_t i = order[size_t(t)];
     k.pack(*mats[i], raw + off[i]);

@@ -103,8 +103,9 @@ TEST_P(GemmTest, ExtremeWeightsAndActivationsDoNotSaturate) {
     DType t;
     uint8_t fill;  // every quant byte (qs / ql, and qh)
   };
-  for (const Case c : {Case{DType::Q4_0, 0xFF}, Case{DType::Q4_1, 0xFF}, Case{DType::Q5_0, 0xFF}, Case{DType::Q5_1, 0xFF},
-                       Case{DType::Q4_K, 0xFF}, Case{DType::Q5_K, 0xFF}, Case{DType::Q6_K, 0x00}, Case{DType::Q6_K, 0xFF},
+  for (const Case c : {Case{DType::Q4_0, 0xFF}, Case{DType::Q4_1, 0xFF}, Case{DType::Q5_0, 0xFF},
+                       Case{DType::Q5_1, 0xFF}, Case{DType::Q4_K, 0xFF}, Case{DType::Q5_K, 0xFF},
+                       Case{DType::Q6_K, 0x00}, Case{DType::Q6_K, 0xFF},
                        Case{DType::Q8_0, 0x7F}, Case{DType::Q8_0, 0x81}}) {
     const int64_t rows = 19, cols = 512, n = 18;
     RandomMatrix m = random_matrix(rng_, c.t, rows, cols);

@@ -1,8 +1,9 @@
 // `slm bench -m MODEL`: llama-bench-style prompt processing (ppN) and token generation (tgN) speed of one
 // model, as the median (min-max) of -r runs after one warm-up, plus the effective weight bandwidth of
 // generation (bytes of weights read per token x tokens/s). -d runs each test after D tokens already in the
-// cache ("pp512 @ d2048", as llama-bench names it): the attention over a long context, untimed fill. Other `slm bench <what>` subcommands live
-// in their own files; this one is what `slm bench` does without a subcommand.
+// cache ("pp512 @ d2048", as llama-bench names it): the attention over a long context, untimed fill.
+// Other `slm bench <what>` subcommands live in their own files; this one is what `slm bench` does without a
+// subcommand.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

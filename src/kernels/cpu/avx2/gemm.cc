@@ -28,7 +28,7 @@ using x86::ActQ8;
 #include "kernels/cpu/x86/float_panel.h"
 
 constexpr int64_t kSegChunks = 64;  // 2048 columns per panel segment
-constexpr int kTokens = 4;          // tokens per tile (4 x 2 int32 and float sums: a few spill, still ahead of 2 and 3)
+constexpr int kTokens = 4;          // tokens per tile (4 x 2 int32 and float sums: a few spill; ahead of 2 and 3)
 
 // One panel: 2 groups of 8 rows, nc chunks. Halves: 2 per chunk (Q6_K) or 1.
 struct QPanel {
