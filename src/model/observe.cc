@@ -14,10 +14,10 @@ ScopedMatmulObserver::ScopedMatmulObserver(MatmulInputObserver f) : prev_(g_obse
 
 ScopedMatmulObserver::~ScopedMatmulObserver() { g_observer = prev_; }
 
-void observe_matmul_input(const kernels::MatView& w, std::span<const float> x, int64_t n_rows) {
-  if (g_observer != nullptr && *g_observer) (*g_observer)(w, x, n_rows);
-}
-
 bool matmul_observed() { return g_observer != nullptr && *g_observer; }
+
+void observe_matmul_input(const kernels::MatView& w, std::span<const float> x, int64_t n_rows) {
+  if (matmul_observed()) (*g_observer)(w, x, n_rows);
+}
 
 }  // namespace slm::model

@@ -95,11 +95,10 @@ struct Result {
   double median() const { return tps[tps.size() / 2]; }
 };
 
-Result measure(const model::Model& m, const BenchFlags& f, bool gen, int n, int depth) {
+// kv holds `depth` tokens (and room for n more); every run goes back to that depth first.
+Result measure(const model::Model& m, const BenchFlags& f, model::KvCache& kv, bool gen, int n, int depth) {
   Result r{.test = (gen ? "tg" : "pp") + std::to_string(n) + (depth > 0 ? " @ d" + std::to_string(depth) : ""),
            .n = n, .depth = depth, .gen = gen, .tps = {}};
-  model::KvCache kv = m.make_cache({.n_seq = 1, .n_ctx = depth + n, .type = model::KvType::f16});
-  if (depth > 0) m.prefill(random_tokens(m, depth, 3), kv, 0, false, f.chunk);  // untimed, kept for every run
   for (int i = 0; i <= f.reps; ++i) {  // run 0 warms caches and pages in the weights
     const double s = gen ? time_gen(m, kv, depth, n) : time_prompt(m, kv, depth, n, f.chunk);
     if (i > 0) r.tps.push_back(double(n) / s);
@@ -127,11 +126,17 @@ void bench(const BenchFlags& f) {
   set_threads(f.threads);
   const char* isa = kernels::isa_name(kernels::cpu_kernels().isa);
   std::vector<Result> results;
+  int longest = 0;  // tokens a test adds after the depth
+  for (int n : f.n_prompt) longest = std::max(longest, n);
+  for (int n : f.n_gen) longest = std::max(longest, n);
   for (int d : f.depth) {
+    // One cache per depth, filled once (untimed) and shared by that depth's tests.
+    model::KvCache kv = m.make_cache({.n_seq = 1, .n_ctx = d + std::max(longest, 1), .type = model::KvType::f16});
+    if (d > 0) m.prefill(random_tokens(m, d, 3), kv, 0, false, f.chunk);
     for (int n : f.n_prompt)
-      if (n > 0) results.push_back(measure(m, f, false, n, d));
+      if (n > 0) results.push_back(measure(m, f, kv, false, n, d));
     for (int n : f.n_gen)
-      if (n > 0) results.push_back(measure(m, f, true, n, d));
+      if (n > 0) results.push_back(measure(m, f, kv, true, n, d));
   }
   if (f.json) {
     nlohmann::json out = nlohmann::json::array();

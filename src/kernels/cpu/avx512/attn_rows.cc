@@ -140,7 +140,9 @@ void dot_f16_rows(const float* a, size_t g, size_t d, const f16* rows, size_t st
 
 void axpy_f16_rows(const float* p, size_t g, size_t p_stride, size_t n, const f16* rows, size_t stride, float* y,
                    size_t d) {
-  x86::head_blocks(g, [&](size_t h, auto G) { axpy_heads<G()>(p + h * p_stride, p_stride, n, rows, stride, y + h * d, d); });
+  x86::head_blocks(g, [&](size_t h, auto G) {
+    axpy_heads<G()>(p + h * p_stride, p_stride, n, rows, stride, y + h * d, d);
+  });
 }
 
 }  // namespace slm::kernels::cpu::avx512

@@ -18,6 +18,7 @@
 
 #include "core/f16.h"
 #include "kernels/cpu/x86/act_q8.h"
+#include "kernels/cpu/x86/k_scales.h"
 #include "quant/blocks.h"
 
 namespace slm::kernels::cpu::avx512 {

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "kernels/cpu/x86/act_q8.h"
+#include "kernels/cpu/x86/k_scales.h"
 #include "quant/blocks.h"
 
 // GCC 12's AVX-512 intrinsics start masked and converting loads from _mm512_undefined_*(), which its
@@ -173,10 +174,7 @@ void q4k_gemv(const MatView& w, const ActQ8* a, int64_t r, float* y) {
     const KAct ka(a + 8 * sb, false);
     for (int i = 0; i < NR; ++i) {
       const uint8_t* b = row[i] + size_t(sb) * sizeof(BlockQ4_K);
-      const uint32_t u0 = ld32(b + 4), u1 = ld32(b + 8), u2 = ld32(b + 12);
-      const uint32_t sc_lo = u0 & 0x3f3f3f3f, sc_hi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
-      const uint32_t m_lo = u1 & 0x3f3f3f3f, m_hi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
-      const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi))));
+      const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(x86::k45_scales_mins(b + 4)));
       const __m512 dd = lane_scales(ld16(b) | (ld16(b + 2) << 16), natural_lanes());  // d x8, dmin x8
       const __m512 dsc = _mm512_mul_ps(f, dd);  // d * sc[k] (lanes 0-7), dmin * m[k] (lanes 8-15)
       macc[i] = _mm256_fmadd_ps(_mm512_extractf32x8_ps(dsc, 1), ka.sa, macc[i]);

@@ -12,6 +12,7 @@
 #include "kernels/cpu/avx512/packed.h"
 #include "kernels/cpu/tables.h"
 #include "kernels/cpu/x86/act_q8.h"
+#include "kernels/cpu/x86/k_scales.h"
 #include "kernels/reference/reference.h"
 #include "quant/blocks.h"
 

@@ -1,8 +1,8 @@
 // The x86 weight decoders shared by the per-ISA matmul kernels (matmul_body.h, avx512/gemm.cc): each
 // integer decoder turns chunk c of a row (32 weights) into 32 bytes q plus scales such that
 // w[j] = d * q[j] (* per-16 lane scale) + m; each float loader widens 8 or 1 values to f32. Included inside
-// the including file's ISA namespace (no includes here; needs <immintrin.h>, core/f16.h, quant/blocks.h
-// and AVX2 + F16C at least).
+// the including file's ISA namespace (no includes here; needs <immintrin.h>, core/f16.h, quant/blocks.h,
+// kernels/cpu/x86/k_scales.h and AVX2 + F16C at least).
 #pragma once
 
 inline float h2f(f16 h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h.bits))); }
@@ -107,14 +107,9 @@ struct DecK45 {
     const Block& x = b[sb];
     if (sb != cur) {
       cur = sb;
-      // The 12 scale bytes -> 8 six-bit scales and 8 six-bit minimums, four bytes at a time: bytes 0-3
-      // hold scales 0-3 (low 6 bits) and the top 2 bits of scales 4-7, bytes 4-7 the same for the
-      // minimums, bytes 8-11 the low 4 bits of scales 4-7 (low nibbles) and minimums 4-7 (high nibbles).
-      const uint32_t u0 = load_u32(x.scales), u1 = load_u32(x.scales + 4), u2 = load_u32(x.scales + 8);
-      const uint32_t sc_lo = u0 & 0x3f3f3f3f, sc_hi = (u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4);
-      const uint32_t m_lo = u1 & 0x3f3f3f3f, m_hi = ((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4);
-      const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(int(sc_lo), int(sc_hi), 0, 0)));
-      const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_setr_epi32(int(m_lo), int(m_hi), 0, 0)));
+      const __m128i sm = x86::k45_scales_mins(x.scales);
+      const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm));
+      const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8)));
       _mm256_storeu_ps(dsc, _mm256_mul_ps(_mm256_set1_ps(h2f(x.d)), sc));
       _mm256_storeu_ps(dmn, _mm256_mul_ps(_mm256_set1_ps(-h2f(x.dmin)), mn));
     }
