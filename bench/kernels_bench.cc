@@ -234,7 +234,8 @@ void BM_DecodeAttention(benchmark::State& st) {
 BENCHMARK(BM_DecodeAttention)->ArgsProduct({{3}, {0, 1}, {128, 1024}, {0, 1}, {64, 192}})->Unit(benchmark::kMicrosecond);
 
 // The arithmetic ceilings the prefill kernels are measured against (single thread): 12 independent chains of
-// 512-bit f32 FMAs (16 multiply-adds each), and of vdpbf16ps (32 bf16 products into 16 f32 sums each).
+// 512-bit f32 FMAs (16 multiply-adds each), of vdpbf16ps (32 bf16 products into 16 f32 sums each), and of
+// 256-bit f32 FMAs.
 // GFLOP/s counts 2 per multiply-add, as the matmul benchmarks do.
 #if defined(__x86_64__)
 #pragma GCC diagnostic push
@@ -263,18 +264,43 @@ __attribute__((target("avx512f,avx512bf16"))) float peak(int64_t iters) {
   return r;
 }
 
+// The AVX2 tables' ceiling: 12 chains of 256-bit FMAs (8 multiply-adds each).
+__attribute__((target("avx2,fma"))) float peak_ymm(int64_t iters) {
+  __m256 a[12];
+  for (int j = 0; j < 12; ++j) a[j] = _mm256_set1_ps(float(j) * 1e-3f);
+  __m256 b = _mm256_set1_ps(0.999f);
+  const __m256 c = _mm256_set1_ps(1e-4f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) a[j] = _mm256_fmadd_ps(a[j], b, c);
+    __asm__ volatile("" : "+x"(b));
+  }
+  alignas(32) float v[8];
+  float r = 0;
+  for (int j = 0; j < 12; ++j) {
+    _mm256_store_ps(v, a[j]);
+    for (float f : v) r += f;
+  }
+  return r;
+}
+
+// Arg 0: f32 FMAs on zmm, 1: vdpbf16ps on zmm, 2: f32 FMAs on ymm (AVX2 + FMA).
 void BM_Peak(benchmark::State& st) {
-  const bool bf16 = st.range(0) != 0;
-  if (!__builtin_cpu_supports("avx512f") || (bf16 && !__builtin_cpu_supports("avx512bf16"))) {
+  const int kind = int(st.range(0));
+  const bool ok = kind == 2 ? __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                            : __builtin_cpu_supports("avx512f") && (kind == 0 || __builtin_cpu_supports("avx512bf16"));
+  if (!ok) {
     st.SkipWithError("this CPU lacks the instruction");
     return;
   }
-  for (auto _ : st) benchmark::DoNotOptimize(bf16 ? peak<true>(kPeakIters) : peak<false>(kPeakIters));
-  st.counters["GFLOP/s"] = benchmark::Counter(double(kPeakIters) * 12 * (bf16 ? 64 : 32) * double(st.iterations()),
+  for (auto _ : st)
+    benchmark::DoNotOptimize(kind == 2 ? peak_ymm(kPeakIters) : kind == 1 ? peak<true>(kPeakIters) : peak<false>(kPeakIters));
+  const double flop_per_op = kind == 2 ? 16 : kind == 1 ? 64 : 32;
+  st.counters["GFLOP/s"] = benchmark::Counter(double(kPeakIters) * 12 * flop_per_op * double(st.iterations()),
                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
-  st.SetLabel(bf16 ? "vdpbf16ps zmm" : "vfmadd f32 zmm");
+  st.SetLabel(kind == 2 ? "vfmadd f32 ymm" : kind == 1 ? "vdpbf16ps zmm" : "vfmadd f32 zmm");
 }
-BENCHMARK(BM_Peak)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Peak)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 #pragma GCC diagnostic pop
 #endif
 

@@ -56,12 +56,13 @@ TEST_P(GemmTest, ManyTokensMatchReferenceAndFewTokens) {
     if (info->type == DType::Q8_1 || info->type == DType::Q8_K) continue;  // activation formats
     const int64_t bs = info->block_size;
     const double tol = float_type(info->type) ? 1e-10 : 2e-4;
-    // One block, a few blocks, and more than one panel segment (2048 integer / 256 float columns).
-    const int64_t col_sizes[] = {bs == 1 ? 7 : bs, bs == 1 ? 300 : 3 * bs, bs == 1 ? 515 : (bs == 32 ? 67 : 9) * bs};
+    // One block, a few blocks, and more than one panel segment (2048 integer columns; float: 256 on AVX-512,
+    // 2048 on AVX2), with columns past the last whole 8 for the float panels' transposed fill.
+    const int64_t col_sizes[] = {bs == 1 ? 7 : bs, bs == 1 ? 300 : 3 * bs, bs == 1 ? 2055 : (bs == 32 ? 67 : 9) * bs};
     for (int64_t cols : col_sizes) {
       for (int64_t rows : {int64_t(37), int64_t(16)}) {
         const auto m = random_matrix(rng_, info->type, rows, cols);
-        for (int64_t n : {16, 17, 19, 64, 129}) {
+        for (int64_t n : {16, 17, 19, 20, 64, 129}) {  // every tail of tiles of 4 and 6
           if (cols > 1024 && n > 17) continue;  // the long rows only need the tile tails
           const std::vector<float> x = rng_.normal(size_t(n * cols));
           std::vector<float> want(size_t(n * rows));

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/f16.h"
 #include "kernels/cpu/x86/act_q8.h"
@@ -78,7 +79,13 @@ void qpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t
   }
 }
 
+// y (+)= v on the rows of mask; all 8 (the mask all ones) through plain loads and stores, which cost less
+// than vmaskmovps (a masked store is microcoded on some CPUs).
 inline void put8(float* y, __m256 v, __m256i mask, bool first) {
+  if (_mm256_movemask_ps(_mm256_castsi256_ps(mask)) == 0xFF) {
+    if (!first) v = _mm256_add_ps(v, _mm256_loadu_ps(y));
+    return _mm256_storeu_ps(y, v);
+  }
   if (!first) v = _mm256_add_ps(v, _mm256_maskload_ps(y, mask));
   _mm256_maskstore_ps(y, mask, v);
 }
@@ -173,7 +180,7 @@ void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1,
 }
 
 // Float panel: [column][row group][row] f32 (F16 / BF16 widened), 16 rows, kSegCols columns per segment.
-constexpr int64_t kSegCols = 256;
+constexpr int64_t kSegCols = 2048;
 constexpr int kFloatTokens = 6;  // 6 tokens x 2 row groups = 12 accumulators, 2 weight vectors, 1 broadcast
 struct FPanel {
   alignas(32) float v[kSegCols][2][8];
@@ -214,8 +221,19 @@ void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1,
       for (; t + kFloatTokens <= n; t += kFloatTokens)
         fpanel_tile<kFloatTokens>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8,
                                   first);
-      for (; t < n; ++t)
-        fpanel_tile<1>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+      // The last 1-5 tokens in one tile (one token at a time had taken 2.4% of a 512-token F16 prefill,
+      // where those 2 tokens are 0.4% of the work).
+      auto tail = [&](auto T) {
+        fpanel_tile<T()>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+      };
+      switch (n - t) {
+        case 5: tail(std::integral_constant<int, 5>()); break;
+        case 4: tail(std::integral_constant<int, 4>()); break;
+        case 3: tail(std::integral_constant<int, 3>()); break;
+        case 2: tail(std::integral_constant<int, 2>()); break;
+        case 1: tail(std::integral_constant<int, 1>()); break;
+        default: break;
+      }
     }
   }
 }
