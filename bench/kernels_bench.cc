@@ -89,7 +89,6 @@ void args(benchmark::internal::Benchmark* b) {
       for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K})
         for (int64_t n : {1, 4, 16, 64, 512})
           for (int64_t packed : {0, 1}) {
-            if (packed && isa != Isa::avx512) continue;
             if (rows > 2048 && n > 16) continue;  // DRAM streaming: decode and small batches
             b->Args({int64_t(isa), int64_t(t), n, packed, rows});
           }

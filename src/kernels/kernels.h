@@ -37,6 +37,9 @@ struct MatView {
 constexpr int64_t kPackRows = 16;
 // Tokens per tile of prepared activations (CpuKernels::prepare_act).
 constexpr int64_t kActTile = 8;
+// From this many tokens a table may run its prefill kernels, whose float sums can round differently from
+// those of fewer tokens' kernels; callers that cut a batch keep every piece on one side (matmul_parallel).
+constexpr int64_t kPrefillMinTokens = 16;
 // Bytes of w in a packed layout: rows rounded up to a whole group.
 inline size_t packed_bytes(const MatView& w) {
   return size_t((w.rows + kPackRows - 1) / kPackRows * kPackRows) * w.row_bytes;

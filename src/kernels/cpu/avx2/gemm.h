@@ -12,7 +12,7 @@
 namespace slm::kernels::cpu::avx2 {
 
 // Smallest token count worth a panel (decoding a panel costs about as much as a few tokens of products).
-constexpr int64_t kGemmMinTokens = 16;
+constexpr int64_t kGemmMinTokens = kPrefillMinTokens;
 
 // Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K (Q8_0 and IQ4_NL reach +-127: the dot tiles keep them) and
 // F32, F16, BF16 (f32 panels, the tokens' values broadcast, exact FMAs).

@@ -8,6 +8,8 @@
 #include "core/f16.h"
 #include "kernels/cpu/avx2/attn_rows.h"
 #include "kernels/cpu/avx2/gemm.h"
+#include "kernels/cpu/avx2/packed.h"
+#include "kernels/cpu/packed_layout.h"
 #include "kernels/cpu/tables.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/cpu/x86/k_scales.h"
@@ -25,10 +27,12 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
 
 #include "kernels/cpu/x86/matmul_body.h"
 
-// Prefill (n >= kGemmMinTokens) of the float types and the integer types with small weights goes to the
-// panel gemm; the rest as the shared x86 body.
+// Decode (fewer than kGemmMinTokens tokens) of weights repacked at load goes to packed.cc; prefill of the
+// float types and the integer types with small weights to the panel gemm (the stored layout); the rest as
+// the shared x86 body.
 void matmul_rows_256(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                      float* y) {
+  if (n < kGemmMinTokens && w.packed && pack16_supports(w.type)) return packed_rows(w, x, xa, n, r0, r1, y);
   if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, x, xa, n, r0, r1, y);
   matmul_rows(w, x, xa, n, r0, r1, y);
 }
@@ -36,6 +40,8 @@ void matmul_rows_256(const MatView& w, const float* x, const void* xa, int64_t n
 CpuKernels make_table_256() {
   CpuKernels k = make_table(Isa::avx2);
   k.matmul_rows = matmul_rows_256;
+  k.can_pack = pack16_supports;
+  k.pack = pack16;
   k.dot_f16_rows = dot_f16_rows;
   k.axpy_f16_rows = axpy_f16_rows;
   return k;

@@ -9,7 +9,7 @@
 namespace slm::kernels::cpu::avx512 {
 
 // Smallest token count worth a panel (decoding a panel costs about as much as 4-8 tokens of products).
-constexpr int64_t kGemmMinTokens = 16;
+constexpr int64_t kGemmMinTokens = kPrefillMinTokens;
 
 // The ActQ8 integer types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K) and F32, F16, BF16.
 bool gemm_supports(DType t);

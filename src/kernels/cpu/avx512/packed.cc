@@ -1,26 +1,6 @@
-// Packed weights for the AVX-512 table, see packed.h. A group is kPackRows = 16 consecutive rows; its
-// bytes are exactly those of the 16 stored rows, rearranged (so packed_bytes(w) = rows rounded up to 16
-// times row_bytes, and a group starts at row * row_bytes):
-//   Q8_0  per chunk of 32 columns: [8 steps][16 rows][4 bytes] of q ^ 0x80 (= q + 128, unsigned), then
-//         the 16 rows' f16 d (544 bytes: one sequential stream).
-//   Q4_0  per chunk: [4 steps][16 rows][4 bytes] of the block's packed nibbles (qs[4k..4k+3]: low nibbles
-//         are columns 4k..4k+3, high nibbles 16+4k..16+4k+3, unsigned q + 8), then 16 f16 d (288 bytes).
-//   Q5_0  per chunk: the Q4_0 nibbles, then per step s a 64-bit mask whose bit 4r + b is the high bit of
-//         column 4s + b of row r (added as 16: unsigned q in 0..31, offset 16), then 16 f16 d (352 bytes).
-//   Q4_K  per super-block of 256 columns: [4 pairs of sub-blocks][8 steps][16 rows][4 bytes] of the block's
-//         qs[32k + 4s..+3] (low nibbles: columns 4s.. of sub-block 2k, high nibbles: of sub-block 2k + 1),
-//         then the 12 scale bytes transposed ([12][16 rows]), then 16 f16 d and 16 f16 dmin (2304 bytes).
-//         The 6-bit scales and mins are unpacked for 16 rows at once per super-block and tile.
-//   Q6_K  per super-block: ql as Q4_K's nibbles ([4 runs k = 2 * half + j][8 steps][16 rows][4 bytes] of
-//         ql[32k + 4s..+3]: low nibbles columns 4s.. of 32-block 4 * half + j, high nibbles of block
-//         4 * half + j + 2), then qh ([2 halves][8 steps][16 rows][4 bytes] of qh[32 * half + 4s..+3]: bits
-//         2i..2i+1 are the high bits of block 4 * half + i), the 16 int8 scales transposed ([16][16 rows]),
-//         16 f16 d (3360 bytes). Unsigned q in 0..63 against the activations; the -32 offset per 16-value
-//         sub-block comes from the activations' half sums (ActQ8::h), in the int32 sum's start value.
-//   F16   [cols][16 rows] f16.
-// One zmm of a step holds 4 consecutive columns of all 16 rows, so vpdpbusd against a broadcast 4-byte
-// group of one token's int8 activations adds 4 products to each of 16 row sums. With unsigned weights
-// u = q + off, per chunk of 32 columns
+// The AVX-512 kernels over the packed layouts of cpu/packed_layout.h (one zmm = one 64-byte step: 4
+// consecutive columns of all 16 rows of a group), see packed.h. With unsigned weights u = q + off, per
+// chunk of 32 columns
 //   sum_j w[j] a[j] = d_w * (d_a * sum_j u[j] qa[j] - off * s_a)        (s_a = d_a * sum qa, ActQ8::s)
 // which is the offset form the gemv kernels use. F16 widens 16 rows of one column per instruction and
 // accumulates exact f32 FMAs against a broadcast activation.
@@ -32,6 +12,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/cpu/packed_layout.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "quant/blocks.h"
 
@@ -146,7 +127,7 @@ void qtile(const uint8_t* g, int64_t nb, int64_t c0, int64_t c1, const ActQ8* a,
 
 // Q4_K: per super-block, sub-block j's scale d * sc_j and min dmin * m_j for the 16 rows (floats, exact as
 // the reference computes them), unpacked from the transposed 6-bit fields.
-constexpr int64_t kK4Bytes = 2304;  // per group and super-block
+constexpr int64_t kK4Bytes = kPackQ4KBytes;
 inline void k4_scales(const uint8_t* sb, float* sc, float* mn) {
   __m128i q[12];
   for (int i = 0; i < 12; ++i) q[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + 2048 + 16 * i));
@@ -228,7 +209,7 @@ void k4tile(const uint8_t* g, int64_t nb, int64_t s0, int64_t s1, const float* s
 }
 
 // Q6_K: per super-block, sub-block i's scale d * sc_i for the 16 rows (exact: an f16 times an int8).
-constexpr int64_t kK6Bytes = 3360;  // per group and super-block
+constexpr int64_t kK6Bytes = kPackQ6KBytes;
 inline void k6_scales(const uint8_t* sb, float* dsc) {
   const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + 3328)));
   for (int i = 0; i < 16; ++i) {
@@ -485,108 +466,7 @@ void frows(const MatView& w, const float* x, const float* tiles, int64_t n, int6
   }
 }
 
-// Calls fn(gp, r, bytes) for every stored row r of each group (gp: the group's packed bytes, zeroed first,
-// so rows past w.rows stay zero).
-template <class F>
-void pack_groups(const MatView& w, uint8_t* dst, F fn) {
-  const int64_t groups = (w.rows + kG - 1) / kG;
-  for (int64_t g = 0; g < groups; ++g) {
-    uint8_t* gp = dst + size_t(g) * size_t(kG) * w.row_bytes;
-    std::memset(gp, 0, size_t(kG) * w.row_bytes);
-    for (int r = 0; r < kG && g * kG + r < w.rows; ++r) fn(gp, r, w.row(g * kG + r));
-  }
-}
-
-// Integer types: per group and chunk, step-major quads, (Q5_0) the step masks of the high bits, then the
-// f16 scales.
-template <class Block, int kSteps, bool kFlip, bool kHigh = false>
-void pack_q(const MatView& w, uint8_t* dst) {
-  const int64_t nb = w.cols / 32;
-  const int64_t qbytes = kSteps * 64 + (kHigh ? 64 : 0);
-  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
-    const Block* b = reinterpret_cast<const Block*>(row);
-    for (int64_t c = 0; c < nb; ++c) {
-      uint8_t* cp = gp + c * (qbytes + 32);
-      for (int s = 0; s < kSteps; ++s) {
-        uint8_t* q = cp + s * 64 + 4 * r;
-        std::memcpy(q, b[c].qs + 4 * s, 4);
-        if constexpr (kFlip)
-          for (int j = 0; j < 4; ++j) q[j] ^= 0x80;
-      }
-      if constexpr (kHigh) {
-        uint32_t qh;
-        std::memcpy(&qh, b[c].qh, 4);
-        for (int st = 0; st < 8; ++st) {
-          uint64_t mask;
-          uint8_t* mp = cp + kSteps * 64 + 8 * st;
-          std::memcpy(&mask, mp, 8);
-          mask |= uint64_t((qh >> (4 * st)) & 0xF) << (4 * r);
-          std::memcpy(mp, &mask, 8);
-        }
-      }
-      std::memcpy(cp + qbytes + 2 * r, &b[c].d, 2);
-    }
-  });
-}
-
-// K-quant runs of 32 bytes (4 bytes per step for 8 steps) as [runs][8 steps][16 rows][4 bytes], row r.
-inline void put_runs(uint8_t* p, const uint8_t* src, int runs, int r) {
-  for (int k = 0; k < runs; ++k)
-    for (int st = 0; st < 8; ++st) std::memcpy(p + 512 * k + 64 * st + 4 * r, src + 32 * k + 4 * st, 4);
-}
-
-// K-quants: put(p, block, r) writes row r's super-block into the group's super-block at p.
-template <class Block, int64_t kBytes, class F>
-void pack_super(const MatView& w, uint8_t* dst, F put) {
-  const int64_t nsb = w.cols / 256;
-  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
-    const Block* b = reinterpret_cast<const Block*>(row);
-    for (int64_t sb = 0; sb < nsb; ++sb) put(gp + sb * kBytes, b[sb], r);
-  });
-}
-
-void pack_q4k(const MatView& w, uint8_t* dst) {
-  pack_super<BlockQ4_K, kK4Bytes>(w, dst, [](uint8_t* p, const BlockQ4_K& b, int r) {
-    put_runs(p, b.qs, 4, r);
-    for (int i = 0; i < 12; ++i) p[2048 + 16 * i + r] = b.scales[i];
-    std::memcpy(p + 2240 + 2 * r, &b.d, 2);
-    std::memcpy(p + 2272 + 2 * r, &b.dmin, 2);
-  });
-}
-
-void pack_q6k(const MatView& w, uint8_t* dst) {
-  pack_super<BlockQ6_K, kK6Bytes>(w, dst, [](uint8_t* p, const BlockQ6_K& b, int r) {
-    put_runs(p, b.ql, 4, r);
-    put_runs(p + 2048, b.qh, 2, r);
-    for (int i = 0; i < 16; ++i) p[3072 + 16 * i + r] = uint8_t(b.scales[i]);
-    std::memcpy(p + 3328 + 2 * r, &b.d, 2);
-  });
-}
-
-void pack_f16(const MatView& w, uint8_t* dst) {
-  pack_groups(w, dst, [&](uint8_t* gp, int r, const uint8_t* row) {
-    for (int64_t k = 0; k < w.cols; ++k) std::memcpy(gp + 32 * k + 2 * r, row + 2 * k, 2);
-  });
-}
-
 }  // namespace
-
-bool packed_supports(DType t) {
-  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_K || t == DType::Q6_K ||
-         t == DType::F16;
-}
-
-void pack(const MatView& w, uint8_t* dst) {
-  switch (w.type) {
-    case DType::Q8_0: return pack_q<BlockQ8_0, 8, true>(w, dst);
-    case DType::Q4_0: return pack_q<BlockQ4_0, 4, false>(w, dst);
-    case DType::Q5_0: return pack_q<BlockQ5_0, 4, false, true>(w, dst);
-    case DType::Q4_K: return pack_q4k(w, dst);
-    case DType::Q6_K: return pack_q6k(w, dst);
-    case DType::F16: return pack_f16(w, dst);
-    default: return;  // packed_supports() is false: nothing packs it
-  }
-}
 
 void prepare_f16_tiles(const float* x, int64_t n, int64_t cols, int64_t t0, int64_t t1, float* dst) {
   constexpr int64_t kT = kActTile;

@@ -10,6 +10,7 @@
 #include "kernels/cpu/avx512/gemm.h"
 #include "kernels/cpu/avx512/gemv.h"
 #include "kernels/cpu/avx512/packed.h"
+#include "kernels/cpu/packed_layout.h"
 #include "kernels/cpu/tables.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/cpu/x86/k_scales.h"
@@ -28,7 +29,7 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm25
 // types gemv.cc has goes to the 512-bit matrix-vector kernels and prefill to the panel gemm.
 void matmul_rows_512(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                      float* y) {
-  if (w.packed && packed_supports(w.type)) return packed_rows(w, x, xa, n, r0, r1, y);
+  if (w.packed && pack16_supports(w.type)) return packed_rows(w, x, xa, n, r0, r1, y);
   if (n <= kGemvMaxTokens && gemv_supports(w.type)) return gemv_rows(w, x, xa, n, r0, r1, y);
   if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, x, xa, n, r0, r1, y);  // prefill
   matmul_rows(w, x, xa, n, r0, r1, y);
@@ -48,8 +49,8 @@ CpuKernels make_table_512() {
   k.matmul_rows = matmul_rows_512;
   k.act_bytes = act_bytes_512;
   k.prepare_act = prepare_act_512;
-  k.can_pack = packed_supports;
-  k.pack = pack;
+  k.can_pack = pack16_supports;
+  k.pack = pack16;
   k.to_f16 = to_f16;
   k.dot_f16_rows = dot_f16_rows;
   k.axpy_f16_rows = axpy_f16_rows;
