@@ -38,8 +38,11 @@ constexpr int64_t kPackRows = 16;
 // Tokens per tile of prepared activations (CpuKernels::prepare_act).
 constexpr int64_t kActTile = 8;
 // From this many tokens a table may run its prefill kernels, whose float sums can round differently from
-// those of fewer tokens' kernels; callers that cut a batch keep every piece on one side (matmul_parallel).
+// those of fewer tokens' kernels, and from kPrefillWideTokens switch once more (AVX2's int16 Q8_0 panels);
+// matmul_parallel cuts a batch into blocks of at least kPrefillWideTokens, so every piece of one call takes
+// the same kernels.
 constexpr int64_t kPrefillMinTokens = 16;
+constexpr int64_t kPrefillWideTokens = 128;
 // Bytes of w in a packed layout: rows rounded up to a whole group.
 inline size_t packed_bytes(const MatView& w) {
   return size_t((w.rows + kPackRows - 1) / kPackRows * kPackRows) * w.row_bytes;

@@ -179,6 +179,99 @@ void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1,
   }
 }
 
+// Q8_0 and IQ4_NL (weights up to +-128 do not fit the 16-bit pair sums above): int16 panels, vpmaddwd of 2
+// columns x 8 rows against a broadcast pair of the token's activations widened to int16 (exact int32 sums,
+// no bound to keep), 1024 columns per segment (32 KiB of weights per 16 rows).
+constexpr int64_t kSeg16 = 32;
+struct Q16Panel {
+  alignas(32) int16_t q[kSeg16][16][2][16];  // [chunk][column pair][row group][row * 2 + column]
+  alignas(32) float d[kSeg16][2][8];         // d_w per [chunk][group][row]
+};
+
+template <class Dec>
+void q16panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Q16Panel& p) {
+  for (int64_t i = 0; i < 16; ++i) {
+    const int g = int(i / 8), r = int(i % 8);
+    if (i >= rows) {
+      for (int64_t c = 0; c < nc; ++c) {
+        for (int j = 0; j < 16; ++j) p.q[c][j][g][2 * r] = p.q[c][j][g][2 * r + 1] = 0;
+        p.d[c][g][r] = 0.0f;
+      }
+      continue;
+    }
+    Dec dec{reinterpret_cast<decltype(dec.b)>(w.row(rb + i))};
+    Chunk ch{};
+    alignas(32) int16_t q16[32];
+    for (int64_t c = 0; c < nc; ++c) {
+      dec.load(c0 + c, ch);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(ch.q)));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(q16 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(ch.q, 1)));
+      for (int j = 0; j < 16; ++j) std::memcpy(&p.q[c][j][g][2 * r], q16 + 2 * j, 4);
+      p.d[c][g][r] = ch.d;
+    }
+  }
+}
+
+// Tokens [0, T) against the panel's chunks [c0, c0 + nc): per chunk and token 16 vpmaddwd per row group.
+template <int T>
+void q16panel_tile(const Q16Panel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
+                   __m256i m0, __m256i m1, bool two, bool first) {
+  __m256 acc[T][2];
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < nc; ++c) {
+    alignas(32) int16_t a16[T][32];
+    for (int t = 0; t < T; ++t) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t * nb + c0 + c].qs));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(a16[t]), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(a16[t] + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)));
+    }
+    __m256i is[T][2];
+    for (int t = 0; t < T; ++t) is[t][0] = is[t][1] = _mm256_setzero_si256();
+    for (int j = 0; j < 16; ++j) {
+      const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.q[c][j][0]));
+      const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.q[c][j][1]));
+      for (int t = 0; t < T; ++t) {
+        int32_t pair;
+        std::memcpy(&pair, a16[t] + 2 * j, 4);
+        const __m256i b = _mm256_set1_epi32(pair);
+        is[t][0] = _mm256_add_epi32(is[t][0], _mm256_madd_epi16(w0, b));
+        is[t][1] = _mm256_add_epi32(is[t][1], _mm256_madd_epi16(w1, b));
+      }
+    }
+    const __m256 d0 = _mm256_load_ps(p.d[c][0]), d1 = _mm256_load_ps(p.d[c][1]);
+    for (int t = 0; t < T; ++t) {
+      const __m256 da = _mm256_set1_ps(a[t * nb + c0 + c].d);
+      acc[t][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[t][0]), _mm256_mul_ps(d0, da), acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[t][1]), _mm256_mul_ps(d1, da), acc[t][1]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    put8(y + t * ldy, acc[t][0], m0, first);
+    if (two) put8(y + t * ldy + 8, acc[t][1], m1, first);
+  }
+}
+
+template <class Dec>
+void gemm_q16(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const int64_t nb = w.cols / 32;
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
+  Q16Panel p;
+  for (int64_t rb = r0; rb < r1; rb += 16) {
+    const int64_t rows = std::min<int64_t>(16, r1 - rb);
+    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
+    for (int64_t c0 = 0; c0 < nb; c0 += kSeg16) {
+      const int64_t nc = std::min(kSeg16, nb - c0);
+      q16panel_fill<Dec>(w, rb, rows, c0, nc, p);
+      const bool first = c0 == 0;
+      int64_t t = 0;
+      for (; t + kTokens <= n; t += kTokens)
+        q16panel_tile<kTokens>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+      for (; t < n; ++t)
+        q16panel_tile<1>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+    }
+  }
+}
+
 // Float panel: [column][row group][row] f32 (F16 / BF16 widened), 16 rows, kSegCols columns per segment.
 constexpr int64_t kSegCols = 2048;
 constexpr int kFloatTokens = 6;  // 6 tokens x 2 row groups = 12 accumulators, 2 weight vectors, 1 broadcast
@@ -240,12 +333,15 @@ void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1,
 
 }  // namespace
 
-bool gemm_supports(DType t) {
+bool gemm_supports(DType t, int64_t n) {
+  if (n < kGemmMinTokens) return false;
   switch (t) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
     case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
     case DType::F32: case DType::F16: case DType::BF16:
       return true;
+    case DType::Q8_0: case DType::IQ4_NL:
+      return n >= kGemmQ16MinTokens;
     default:
       return false;
   }
@@ -260,6 +356,8 @@ void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int6
     case DType::Q4_K: return gemm_q<DecQ4_K>(w, xa, n, r0, r1, y);
     case DType::Q5_K: return gemm_q<DecQ5_K>(w, xa, n, r0, r1, y);
     case DType::Q6_K: return gemm_q<DecQ6_K>(w, xa, n, r0, r1, y);
+    case DType::Q8_0: return gemm_q16<DecQ8_0>(w, xa, n, r0, r1, y);
+    case DType::IQ4_NL: return gemm_q16<DecIQ4_NL>(w, xa, n, r0, r1, y);
     case DType::F32: return gemm_f<LoadF32>(w, x, n, r0, r1, y);
     case DType::F16: return gemm_f<LoadF16>(w, x, n, r0, r1, y);
     case DType::BF16: return gemm_f<LoadBF16>(w, x, n, r0, r1, y);
