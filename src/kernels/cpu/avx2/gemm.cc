@@ -40,47 +40,51 @@ struct QPanel {
   alignas(32) float m[kSegChunks][2][8];           // minimum per [chunk][group][row]
 };
 
-template <class Dec>
-void qpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, QPanel& p) {
-  constexpr bool kHalves = Dec::kLaneScale;
-  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+// Calls put(g, r, c, chunk) with chunk c0 + c of row rb + 8g + r decoded, for the panel's 16 rows; rows past
+// `rows` get zero chunks (q, scales and minimum 0).
+template <class Dec, class Put>
+void panel_decode(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Put put) {
   for (int64_t i = 0; i < 16; ++i) {
     const int g = int(i / 8), r = int(i % 8);
+    Chunk ch{};
+    ch.q = ch.lane_scale = _mm256_setzero_si256();
     if (i >= rows) {
-      for (int64_t c = 0; c < nc; ++c) {
-        for (int s = 0; s < 8; ++s) std::memset(&p.q[c][s][g][4 * r], 0, 4);
-        for (int h = 0; h < 2; ++h) p.bias[c][h][g][r] = 0, p.d[c][h][g][r] = 0.0f;
-        p.m[c][g][r] = 0.0f;
-      }
+      for (int64_t c = 0; c < nc; ++c) put(g, r, c, ch);
       continue;
     }
     Dec dec{reinterpret_cast<decltype(dec.b)>(w.row(rb + i))};
-    Chunk ch{};
-    alignas(32) int8_t qb[32];
     for (int64_t c = 0; c < nc; ++c) {
       dec.load(c0 + c, ch);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
-      for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][g][4 * r], qb + 4 * s, 4);
-      // Sums of 4 bytes per int32 lane (ones x q pairs, then pairs of pairs); lanes 0-3 are the first 16.
-      alignas(32) int32_t s4[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(s4), _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, ch.q), ones16));
-      const int32_t lo = s4[0] + s4[1] + s4[2] + s4[3], hi = s4[4] + s4[5] + s4[6] + s4[7];
-      if constexpr (kHalves) {
-        alignas(32) int32_t sc[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(sc), ch.lane_scale);
-        p.bias[c][0][g][r] = -128 * lo, p.bias[c][1][g][r] = -128 * hi;
-        p.d[c][0][g][r] = ch.d * float(sc[0]), p.d[c][1][g][r] = ch.d * float(sc[4]);
-      } else {
-        p.bias[c][0][g][r] = -128 * (lo + hi);
-        p.d[c][0][g][r] = ch.d;
-      }
-      p.m[c][g][r] = Dec::kMin ? ch.m : 0.0f;
+      put(g, r, c, ch);
     }
   }
 }
 
-// y (+)= v on the rows of mask; all 8 (the mask all ones) through plain loads and stores, which cost less
-// than vmaskmovps (a masked store is microcoded on some CPUs).
+template <class Dec>
+void qpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, QPanel& p) {
+  constexpr bool kHalves = Dec::kLaneScale;
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  panel_decode<Dec>(w, rb, rows, c0, nc, [&](int g, int r, int64_t c, const Chunk& ch) {
+    alignas(32) int8_t qb[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
+    for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][g][4 * r], qb + 4 * s, 4);
+    // Sums of 4 bytes per int32 lane (ones x q pairs, then pairs of pairs); lanes 0-3 are the first 16.
+    alignas(32) int32_t s4[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, ch.q), ones16));
+    const int32_t lo = s4[0] + s4[1] + s4[2] + s4[3], hi = s4[4] + s4[5] + s4[6] + s4[7];
+    if constexpr (kHalves) {
+      alignas(32) int32_t sc[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(sc), ch.lane_scale);
+      p.bias[c][0][g][r] = -128 * lo, p.bias[c][1][g][r] = -128 * hi;
+      p.d[c][0][g][r] = ch.d * float(sc[0]), p.d[c][1][g][r] = ch.d * float(sc[4]);
+    } else {
+      p.bias[c][0][g][r] = -128 * (lo + hi);
+      p.d[c][0][g][r] = ch.d;
+    }
+    p.m[c][g][r] = Dec::kMin ? ch.m : 0.0f;
+  });
+}
+
 inline void put8(float* y, __m256 v, __m256i mask, bool first) {
   if (_mm256_movemask_ps(_mm256_castsi256_ps(mask)) == 0xFF) {
     if (!first) v = _mm256_add_ps(v, _mm256_loadu_ps(y));
@@ -155,28 +159,37 @@ void qpanel_tile(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_
   }
 }
 
-template <class Dec>
-void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  constexpr bool kHalves = Dec::kLaneScale, kMin = Dec::kMin;
+// Rows in blocks of 16 and columns in segments of kSeg chunks: fill(rb, rows, c0, nc) decodes a panel, then
+// tile(T, t, c0, nc, y, m0, m1, two, first) runs tokens [t, t + T) past it, in tiles of kTokens and then one
+// at a time (T a std::integral_constant).
+template <int64_t kSeg, class Fill, class Tile>
+void panel_rows(const MatView& w, int64_t n, int64_t r0, int64_t r1, float* y, Fill fill, Tile tile) {
   const int64_t nb = w.cols / 32;
-  const ActQ8* a = static_cast<const ActQ8*>(xa);
-  QPanel p;
   for (int64_t rb = r0; rb < r1; rb += 16) {
     const int64_t rows = std::min<int64_t>(16, r1 - rb);
     const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
-    for (int64_t c0 = 0; c0 < nb; c0 += kSegChunks) {
-      const int64_t nc = std::min(kSegChunks, nb - c0);
-      qpanel_fill<Dec>(w, rb, rows, c0, nc, p);
-      const bool first = c0 == 0;
+    for (int64_t c0 = 0; c0 < nb; c0 += kSeg) {
+      const int64_t nc = std::min(kSeg, nb - c0);
+      fill(rb, rows, c0, nc);
       int64_t t = 0;
       for (; t + kTokens <= n; t += kTokens)
-        qpanel_tile<kTokens, kHalves, kMin>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1,
-                                            rows > 8, first);
+        tile(std::integral_constant<int, kTokens>(), t, c0, nc, y + t * w.rows + rb, m0, m1, rows > 8, c0 == 0);
       for (; t < n; ++t)
-        qpanel_tile<1, kHalves, kMin>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8,
-                                      first);
+        tile(std::integral_constant<int, 1>(), t, c0, nc, y + t * w.rows + rb, m0, m1, rows > 8, c0 == 0);
     }
   }
+}
+
+template <class Dec>
+void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const int64_t nb = w.cols / 32;
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
+  QPanel p;
+  panel_rows<kSegChunks>(
+      w, n, r0, r1, y, [&](int64_t rb, int64_t rows, int64_t c0, int64_t nc) { qpanel_fill<Dec>(w, rb, rows, c0, nc, p); },
+      [&](auto T, int64_t t, int64_t c0, int64_t nc, float* yt, __m256i m0, __m256i m1, bool two, bool first) {
+        qpanel_tile<T(), Dec::kLaneScale, Dec::kMin>(p, a + t * nb, nb, c0, nc, yt, w.rows, m0, m1, two, first);
+      });
 }
 
 // Q8_0 and IQ4_NL (weights up to +-128 do not fit the 16-bit pair sums above): int16 panels, vpmaddwd of 2
@@ -190,26 +203,13 @@ struct Q16Panel {
 
 template <class Dec>
 void q16panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Q16Panel& p) {
-  for (int64_t i = 0; i < 16; ++i) {
-    const int g = int(i / 8), r = int(i % 8);
-    if (i >= rows) {
-      for (int64_t c = 0; c < nc; ++c) {
-        for (int j = 0; j < 16; ++j) p.q[c][j][g][2 * r] = p.q[c][j][g][2 * r + 1] = 0;
-        p.d[c][g][r] = 0.0f;
-      }
-      continue;
-    }
-    Dec dec{reinterpret_cast<decltype(dec.b)>(w.row(rb + i))};
-    Chunk ch{};
+  panel_decode<Dec>(w, rb, rows, c0, nc, [&](int g, int r, int64_t c, const Chunk& ch) {
     alignas(32) int16_t q16[32];
-    for (int64_t c = 0; c < nc; ++c) {
-      dec.load(c0 + c, ch);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(ch.q)));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(q16 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(ch.q, 1)));
-      for (int j = 0; j < 16; ++j) std::memcpy(&p.q[c][j][g][2 * r], q16 + 2 * j, 4);
-      p.d[c][g][r] = ch.d;
-    }
-  }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(ch.q)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(q16 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(ch.q, 1)));
+    for (int j = 0; j < 16; ++j) std::memcpy(&p.q[c][j][g][2 * r], q16 + 2 * j, 4);
+    p.d[c][g][r] = ch.d;
+  });
 }
 
 // Tokens [0, T) against the panel's chunks [c0, c0 + nc): per chunk and token 16 vpmaddwd per row group.
@@ -256,20 +256,11 @@ void gemm_q16(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r
   const int64_t nb = w.cols / 32;
   const ActQ8* a = static_cast<const ActQ8*>(xa);
   Q16Panel p;
-  for (int64_t rb = r0; rb < r1; rb += 16) {
-    const int64_t rows = std::min<int64_t>(16, r1 - rb);
-    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
-    for (int64_t c0 = 0; c0 < nb; c0 += kSeg16) {
-      const int64_t nc = std::min(kSeg16, nb - c0);
-      q16panel_fill<Dec>(w, rb, rows, c0, nc, p);
-      const bool first = c0 == 0;
-      int64_t t = 0;
-      for (; t + kTokens <= n; t += kTokens)
-        q16panel_tile<kTokens>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
-      for (; t < n; ++t)
-        q16panel_tile<1>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
-    }
-  }
+  panel_rows<kSeg16>(
+      w, n, r0, r1, y, [&](int64_t rb, int64_t rows, int64_t c0, int64_t nc) { q16panel_fill<Dec>(w, rb, rows, c0, nc, p); },
+      [&](auto T, int64_t t, int64_t c0, int64_t nc, float* yt, __m256i m0, __m256i m1, bool two, bool first) {
+        q16panel_tile<T()>(p, a + t * nb, nb, c0, nc, yt, w.rows, m0, m1, two, first);
+      });
 }
 
 // Float panel: [column][row group][row] f32 (F16 / BF16 widened), 16 rows, kSegCols columns per segment.
