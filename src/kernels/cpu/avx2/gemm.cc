@@ -34,6 +34,7 @@ constexpr int kTokens = 4;          // tokens per tile (4 x 2 int32 and float su
 
 // One panel: 2 groups of 8 rows, nc chunks. Halves: 2 per chunk (Q6_K) or 1.
 struct QPanel {
+  static constexpr int64_t kSeg = kSegChunks;
   alignas(32) int8_t q[kSegChunks][8][2][32];      // [chunk][4-column group][row group][row * 4 + byte]
   alignas(32) int32_t bias[kSegChunks][2][2][8];   // -128 * sum q over [chunk][half][group][row]
   alignas(32) float d[kSegChunks][2][2][8];        // d_w per [chunk][half][group][row]
@@ -47,7 +48,6 @@ void panel_decode(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_
   for (int64_t i = 0; i < 16; ++i) {
     const int g = int(i / 8), r = int(i % 8);
     Chunk ch{};
-    ch.q = ch.lane_scale = _mm256_setzero_si256();
     if (i >= rows) {
       for (int64_t c = 0; c < nc; ++c) put(g, r, c, ch);
       continue;
@@ -61,7 +61,7 @@ void panel_decode(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_
 }
 
 template <class Dec>
-void qpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, QPanel& p) {
+void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, QPanel& p) {
   constexpr bool kHalves = Dec::kLaneScale;
   const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
   panel_decode<Dec>(w, rb, rows, c0, nc, [&](int g, int r, int64_t c, const Chunk& ch) {
@@ -100,9 +100,10 @@ inline __m256i row_mask(int64_t valid) {
 }
 
 // Tokens [0, T) of activations a (nb blocks per token) against the panel's chunks [c0, c0 + nc).
-template <int T, bool kHalves, bool kMin>
-void qpanel_tile(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
-                 __m256i m0, __m256i m1, bool two, bool first) {
+template <int T, class Dec>
+void panel_tile(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
+                __m256i m0, __m256i m1, bool two, bool first) {
+  constexpr bool kHalves = Dec::kLaneScale, kMin = Dec::kMin;
   alignas(32) uint8_t au[T][kSegChunks][32];  // qa + 128
   const __m256i flip = _mm256_set1_epi8(char(0x80));
   for (int t = 0; t < T; ++t)
@@ -159,50 +160,18 @@ void qpanel_tile(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_
   }
 }
 
-// Rows in blocks of 16 and columns in segments of kSeg chunks: fill(rb, rows, c0, nc) decodes a panel, then
-// tile(T, t, c0, nc, y, m0, m1, two, first) runs tokens [t, t + T) past it, in tiles of kTokens and then one
-// at a time (T a std::integral_constant).
-template <int64_t kSeg, class Fill, class Tile>
-void panel_rows(const MatView& w, int64_t n, int64_t r0, int64_t r1, float* y, Fill fill, Tile tile) {
-  const int64_t nb = w.cols / 32;
-  for (int64_t rb = r0; rb < r1; rb += 16) {
-    const int64_t rows = std::min<int64_t>(16, r1 - rb);
-    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
-    for (int64_t c0 = 0; c0 < nb; c0 += kSeg) {
-      const int64_t nc = std::min(kSeg, nb - c0);
-      fill(rb, rows, c0, nc);
-      int64_t t = 0;
-      for (; t + kTokens <= n; t += kTokens)
-        tile(std::integral_constant<int, kTokens>(), t, c0, nc, y + t * w.rows + rb, m0, m1, rows > 8, c0 == 0);
-      for (; t < n; ++t)
-        tile(std::integral_constant<int, 1>(), t, c0, nc, y + t * w.rows + rb, m0, m1, rows > 8, c0 == 0);
-    }
-  }
-}
-
-template <class Dec>
-void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  const int64_t nb = w.cols / 32;
-  const ActQ8* a = static_cast<const ActQ8*>(xa);
-  QPanel p;
-  panel_rows<kSegChunks>(
-      w, n, r0, r1, y, [&](int64_t rb, int64_t rows, int64_t c0, int64_t nc) { qpanel_fill<Dec>(w, rb, rows, c0, nc, p); },
-      [&](auto T, int64_t t, int64_t c0, int64_t nc, float* yt, __m256i m0, __m256i m1, bool two, bool first) {
-        qpanel_tile<T(), Dec::kLaneScale, Dec::kMin>(p, a + t * nb, nb, c0, nc, yt, w.rows, m0, m1, two, first);
-      });
-}
-
 // Q8_0 and IQ4_NL (weights up to +-128 do not fit the 16-bit pair sums above): int16 panels, vpmaddwd of 2
 // columns x 8 rows against a broadcast pair of the token's activations widened to int16 (exact int32 sums,
 // no bound to keep), 1024 columns per segment (32 KiB of weights per 16 rows).
 constexpr int64_t kSeg16 = 32;
 struct Q16Panel {
+  static constexpr int64_t kSeg = kSeg16;
   alignas(32) int16_t q[kSeg16][16][2][16];  // [chunk][column pair][row group][row * 2 + column]
   alignas(32) float d[kSeg16][2][8];         // d_w per [chunk][group][row]
 };
 
 template <class Dec>
-void q16panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Q16Panel& p) {
+void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Q16Panel& p) {
   panel_decode<Dec>(w, rb, rows, c0, nc, [&](int g, int r, int64_t c, const Chunk& ch) {
     alignas(32) int16_t q16[32];
     _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(ch.q)));
@@ -213,9 +182,9 @@ void q16panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64
 }
 
 // Tokens [0, T) against the panel's chunks [c0, c0 + nc): per chunk and token 16 vpmaddwd per row group.
-template <int T>
-void q16panel_tile(const Q16Panel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
-                   __m256i m0, __m256i m1, bool two, bool first) {
+template <int T, class Dec>
+void panel_tile(const Q16Panel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
+                __m256i m0, __m256i m1, bool two, bool first) {
   __m256 acc[T][2];
   for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   for (int64_t c = 0; c < nc; ++c) {
@@ -251,16 +220,26 @@ void q16panel_tile(const Q16Panel& p, const ActQ8* a, int64_t nb, int64_t c0, in
   }
 }
 
-template <class Dec>
-void gemm_q16(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+// Rows in blocks of 16 and columns in segments of Panel::kSeg chunks: each segment decoded into the panel
+// once, then every token streams past it, in tiles of kTokens and then one at a time.
+template <class Dec, class Panel>
+void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
   const int64_t nb = w.cols / 32;
   const ActQ8* a = static_cast<const ActQ8*>(xa);
-  Q16Panel p;
-  panel_rows<kSeg16>(
-      w, n, r0, r1, y, [&](int64_t rb, int64_t rows, int64_t c0, int64_t nc) { q16panel_fill<Dec>(w, rb, rows, c0, nc, p); },
-      [&](auto T, int64_t t, int64_t c0, int64_t nc, float* yt, __m256i m0, __m256i m1, bool two, bool first) {
-        q16panel_tile<T()>(p, a + t * nb, nb, c0, nc, yt, w.rows, m0, m1, two, first);
-      });
+  Panel p;
+  for (int64_t rb = r0; rb < r1; rb += 16) {
+    const int64_t rows = std::min<int64_t>(16, r1 - rb);
+    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
+    for (int64_t c0 = 0; c0 < nb; c0 += Panel::kSeg) {
+      const int64_t nc = std::min(Panel::kSeg, nb - c0);
+      panel_fill<Dec>(w, rb, rows, c0, nc, p);
+      int64_t t = 0;
+      for (; t + kTokens <= n; t += kTokens)
+        panel_tile<kTokens, Dec>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, c0 == 0);
+      for (; t < n; ++t)
+        panel_tile<1, Dec>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, c0 == 0);
+    }
+  }
 }
 
 // Float panel: [column][row group][row] f32 (F16 / BF16 widened), 16 rows, kSegCols columns per segment.
@@ -340,15 +319,15 @@ bool gemm_supports(DType t, int64_t n) {
 
 void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
   switch (w.type) {
-    case DType::Q4_0: return gemm_q<DecQ4_0>(w, xa, n, r0, r1, y);
-    case DType::Q4_1: return gemm_q<DecQ4_1>(w, xa, n, r0, r1, y);
-    case DType::Q5_0: return gemm_q<DecQ5_0>(w, xa, n, r0, r1, y);
-    case DType::Q5_1: return gemm_q<DecQ5_1>(w, xa, n, r0, r1, y);
-    case DType::Q4_K: return gemm_q<DecQ4_K>(w, xa, n, r0, r1, y);
-    case DType::Q5_K: return gemm_q<DecQ5_K>(w, xa, n, r0, r1, y);
-    case DType::Q6_K: return gemm_q<DecQ6_K>(w, xa, n, r0, r1, y);
-    case DType::Q8_0: return gemm_q16<DecQ8_0>(w, xa, n, r0, r1, y);
-    case DType::IQ4_NL: return gemm_q16<DecIQ4_NL>(w, xa, n, r0, r1, y);
+    case DType::Q4_0: return gemm_q<DecQ4_0, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q4_1: return gemm_q<DecQ4_1, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q5_0: return gemm_q<DecQ5_0, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q5_1: return gemm_q<DecQ5_1, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q4_K: return gemm_q<DecQ4_K, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q5_K: return gemm_q<DecQ5_K, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q6_K: return gemm_q<DecQ6_K, QPanel>(w, xa, n, r0, r1, y);
+    case DType::Q8_0: return gemm_q<DecQ8_0, Q16Panel>(w, xa, n, r0, r1, y);
+    case DType::IQ4_NL: return gemm_q<DecIQ4_NL, Q16Panel>(w, xa, n, r0, r1, y);
     case DType::F32: return gemm_f<LoadF32>(w, x, n, r0, r1, y);
     case DType::F16: return gemm_f<LoadF16>(w, x, n, r0, r1, y);
     case DType::BF16: return gemm_f<LoadBF16>(w, x, n, r0, r1, y);
