@@ -108,7 +108,7 @@ TEST_P(GemmTest, ExtremeWeightsAndActivationsDoNotSaturate) {
                        Case{DType::Q5_1, 0xFF}, Case{DType::Q4_K, 0xFF}, Case{DType::Q5_K, 0xFF},
                        Case{DType::Q6_K, 0x00}, Case{DType::Q6_K, 0xFF},
                        Case{DType::Q8_0, 0x7F}, Case{DType::Q8_0, 0x81}, Case{DType::Q8_0, 0x80}}) {
-    // 130 tokens: past every table's panel threshold (AVX2's int16 Q8_0 panels start at 128).
+    // 130 tokens: past every table's panel threshold.
     const int64_t rows = 19, cols = 512, n = 130;
     RandomMatrix m = random_matrix(rng_, c.t, rows, cols);
     uint8_t* b = m.bytes.data();

@@ -8,6 +8,10 @@
 //   sum q * qa = sum q * (qa + 128) - 128 * sum q ;
 // the last term is precomputed per row and chunk (per 16-column half for Q6_K's sub-block scales) and
 // starts each integer sum. Per chunk: y += d_w * d_a * isum (+ m * s_a for types with minimums).
+//
+// The float types, and Q8_0 and IQ4_NL (whose weights up to +-128 do not fit those 16-bit pair sums), take
+// f32 panels: 16 rows of a 2048-column segment widened, every token's values broadcast against them in exact
+// FMA chains (FMA peak: 16 products per cycle against vpmaddwd's int16 pairs at ~12 on Zen 3).
 #include "kernels/cpu/avx2/gemm.h"
 
 #include <immintrin.h>
@@ -15,6 +19,8 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "core/f16.h"
 #include "kernels/cpu/x86/act_q8.h"
@@ -34,55 +40,43 @@ constexpr int kTokens = 4;          // tokens per tile (4 x 2 int32 and float su
 
 // One panel: 2 groups of 8 rows, nc chunks. Halves: 2 per chunk (Q6_K) or 1.
 struct QPanel {
-  static constexpr int64_t kSeg = kSegChunks;
   alignas(32) int8_t q[kSegChunks][8][2][32];      // [chunk][4-column group][row group][row * 4 + byte]
   alignas(32) int32_t bias[kSegChunks][2][2][8];   // -128 * sum q over [chunk][half][group][row]
   alignas(32) float d[kSegChunks][2][2][8];        // d_w per [chunk][half][group][row]
   alignas(32) float m[kSegChunks][2][8];           // minimum per [chunk][group][row]
 };
 
-// Calls put(g, r, c, chunk) with chunk c0 + c of row rb + 8g + r decoded, for the panel's 16 rows; rows past
-// `rows` get zero chunks (q, scales and minimum 0).
-template <class Dec, class Put>
-void panel_decode(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Put put) {
-  for (int64_t i = 0; i < 16; ++i) {
-    const int g = int(i / 8), r = int(i % 8);
-    Chunk ch{};
-    if (i >= rows) {
-      for (int64_t c = 0; c < nc; ++c) put(g, r, c, ch);
-      continue;
-    }
-    Dec dec{reinterpret_cast<decltype(dec.b)>(w.row(rb + i))};
-    for (int64_t c = 0; c < nc; ++c) {
-      dec.load(c0 + c, ch);
-      put(g, r, c, ch);
-    }
-  }
-}
-
+// Rows [rb, rb + rows) (at most 16; the rest get zero chunks: q, scales and minimum 0) and chunks [c0, c0 + nc)
+// decoded into the panel.
 template <class Dec>
 void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, QPanel& p) {
   constexpr bool kHalves = Dec::kLaneScale;
   const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-  panel_decode<Dec>(w, rb, rows, c0, nc, [&](int g, int r, int64_t c, const Chunk& ch) {
-    alignas(32) int8_t qb[32];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
-    for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][g][4 * r], qb + 4 * s, 4);
-    // Sums of 4 bytes per int32 lane (ones x q pairs, then pairs of pairs); lanes 0-3 are the first 16.
-    alignas(32) int32_t s4[8];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(s4), _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, ch.q), ones16));
-    const int32_t lo = s4[0] + s4[1] + s4[2] + s4[3], hi = s4[4] + s4[5] + s4[6] + s4[7];
-    if constexpr (kHalves) {
-      alignas(32) int32_t sc[8];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(sc), ch.lane_scale);
-      p.bias[c][0][g][r] = -128 * lo, p.bias[c][1][g][r] = -128 * hi;
-      p.d[c][0][g][r] = ch.d * float(sc[0]), p.d[c][1][g][r] = ch.d * float(sc[4]);
-    } else {
-      p.bias[c][0][g][r] = -128 * (lo + hi);
-      p.d[c][0][g][r] = ch.d;
+  for (int64_t i = 0; i < 16; ++i) {
+    const int g = int(i / 8), r = int(i % 8);
+    Chunk ch{};
+    Dec dec{i < rows ? reinterpret_cast<decltype(dec.b)>(w.row(rb + i)) : nullptr};
+    for (int64_t c = 0; c < nc; ++c) {
+      if (i < rows) dec.load(c0 + c, ch);
+      alignas(32) int8_t qb[32];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
+      for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][g][4 * r], qb + 4 * s, 4);
+      // Sums of 4 bytes per int32 lane (ones x q pairs, then pairs of pairs); lanes 0-3 are the first 16.
+      alignas(32) int32_t s4[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(s4), _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, ch.q), ones16));
+      const int32_t lo = s4[0] + s4[1] + s4[2] + s4[3], hi = s4[4] + s4[5] + s4[6] + s4[7];
+      if constexpr (kHalves) {
+        alignas(32) int32_t sc[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sc), ch.lane_scale);
+        p.bias[c][0][g][r] = -128 * lo, p.bias[c][1][g][r] = -128 * hi;
+        p.d[c][0][g][r] = ch.d * float(sc[0]), p.d[c][1][g][r] = ch.d * float(sc[4]);
+      } else {
+        p.bias[c][0][g][r] = -128 * (lo + hi);
+        p.d[c][0][g][r] = ch.d;
+      }
+      p.m[c][g][r] = Dec::kMin ? ch.m : 0.0f;
     }
-    p.m[c][g][r] = Dec::kMin ? ch.m : 0.0f;
-  });
+  }
 }
 
 inline void put8(float* y, __m256 v, __m256i mask, bool first) {
@@ -160,78 +154,17 @@ void panel_tile(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t
   }
 }
 
-// Q8_0 and IQ4_NL (weights up to +-128 do not fit the 16-bit pair sums above): int16 panels, vpmaddwd of 2
-// columns x 8 rows against a broadcast pair of the token's activations widened to int16 (exact int32 sums,
-// no bound to keep), 1024 columns per segment (32 KiB of weights per 16 rows).
-constexpr int64_t kSeg16 = 32;
-struct Q16Panel {
-  static constexpr int64_t kSeg = kSeg16;
-  alignas(32) int16_t q[kSeg16][16][2][16];  // [chunk][column pair][row group][row * 2 + column]
-  alignas(32) float d[kSeg16][2][8];         // d_w per [chunk][group][row]
-};
-
-template <class Dec>
-void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, Q16Panel& p) {
-  panel_decode<Dec>(w, rb, rows, c0, nc, [&](int g, int r, int64_t c, const Chunk& ch) {
-    alignas(32) int16_t q16[32];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(q16), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(ch.q)));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(q16 + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(ch.q, 1)));
-    for (int j = 0; j < 16; ++j) std::memcpy(&p.q[c][j][g][2 * r], q16 + 2 * j, 4);
-    p.d[c][g][r] = ch.d;
-  });
-}
-
-// Tokens [0, T) against the panel's chunks [c0, c0 + nc): per chunk and token 16 vpmaddwd per row group.
-template <int T, class Dec>
-void panel_tile(const Q16Panel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
-                __m256i m0, __m256i m1, bool two, bool first) {
-  __m256 acc[T][2];
-  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-  for (int64_t c = 0; c < nc; ++c) {
-    alignas(32) int16_t a16[T][32];
-    for (int t = 0; t < T; ++t) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[t * nb + c0 + c].qs));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(a16[t]), _mm256_cvtepi8_epi16(_mm256_castsi256_si128(v)));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(a16[t] + 16), _mm256_cvtepi8_epi16(_mm256_extracti128_si256(v, 1)));
-    }
-    __m256i is[T][2];
-    for (int t = 0; t < T; ++t) is[t][0] = is[t][1] = _mm256_setzero_si256();
-    for (int j = 0; j < 16; ++j) {
-      const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.q[c][j][0]));
-      const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.q[c][j][1]));
-      for (int t = 0; t < T; ++t) {
-        int32_t pair;
-        std::memcpy(&pair, a16[t] + 2 * j, 4);
-        const __m256i b = _mm256_set1_epi32(pair);
-        is[t][0] = _mm256_add_epi32(is[t][0], _mm256_madd_epi16(w0, b));
-        is[t][1] = _mm256_add_epi32(is[t][1], _mm256_madd_epi16(w1, b));
-      }
-    }
-    const __m256 d0 = _mm256_load_ps(p.d[c][0]), d1 = _mm256_load_ps(p.d[c][1]);
-    for (int t = 0; t < T; ++t) {
-      const __m256 da = _mm256_set1_ps(a[t * nb + c0 + c].d);
-      acc[t][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[t][0]), _mm256_mul_ps(d0, da), acc[t][0]);
-      acc[t][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(is[t][1]), _mm256_mul_ps(d1, da), acc[t][1]);
-    }
-  }
-  for (int t = 0; t < T; ++t) {
-    put8(y + t * ldy, acc[t][0], m0, first);
-    if (two) put8(y + t * ldy + 8, acc[t][1], m1, first);
-  }
-}
-
-// Rows in blocks of 16 and columns in segments of Panel::kSeg chunks: each segment decoded into the panel
+// Rows in blocks of 16 and columns in segments of kSegChunks chunks: each segment decoded into the panel
 // once, then every token streams past it, in tiles of kTokens and then one at a time.
-template <class Dec, class Panel>
-void gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+template <class Dec>
+void gemm_q(const MatView& w, const ActQ8* a, int64_t n, int64_t r0, int64_t r1, float* y) {
   const int64_t nb = w.cols / 32;
-  const ActQ8* a = static_cast<const ActQ8*>(xa);
-  Panel p;
+  QPanel p;
   for (int64_t rb = r0; rb < r1; rb += 16) {
     const int64_t rows = std::min<int64_t>(16, r1 - rb);
     const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
-    for (int64_t c0 = 0; c0 < nb; c0 += Panel::kSeg) {
-      const int64_t nc = std::min(Panel::kSeg, nb - c0);
+    for (int64_t c0 = 0; c0 < nb; c0 += kSegChunks) {
+      const int64_t nc = std::min(kSegChunks, nb - c0);
       panel_fill<Dec>(w, rb, rows, c0, nc, p);
       int64_t t = 0;
       for (; t + kTokens <= n; t += kTokens)
@@ -270,24 +203,84 @@ void fpanel_tile(const FPanel& p, const float* x, int64_t ldx, int64_t nk, float
   }
 }
 
-template <class Load>
-void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1, float* y) {
+// A segment's activations for the float panels: the float types read x in place.
+struct XFloat {
+  const float* x;
+  int64_t cols;
+  std::pair<const float*, int64_t> operator()(int64_t k0, int64_t /*n*/, int64_t /*nk*/) const { return {x + k0, cols}; }
+};
+
+// Q8_0 and IQ4_NL: the tokens' int8 activations as floats qa * d_a (the values the integer kernels multiply),
+// widened once per segment and call into the thread's buffer. Their weights widen exactly (d_w * q: at most
+// 19 significant bits), so a product differs from the integer path's only by float rounding.
+struct XInt8 {
+  const ActQ8* a;
+  int64_t nb;
+  std::pair<const float*, int64_t> operator()(int64_t k0, int64_t n, int64_t nk) const {
+    thread_local std::vector<float> buf;
+    buf.resize(size_t(n * nk));
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t c = 0; c < nk / 32; ++c) {
+        const ActQ8& b = a[t * nb + k0 / 32 + c];
+        const __m256 d = _mm256_set1_ps(b.d);
+        for (int i = 0; i < 4; ++i) {
+          const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * i)));
+          _mm256_storeu_ps(buf.data() + t * nk + 32 * c + 8 * i, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+        }
+      }
+    return {buf.data(), nk};
+  }
+};
+
+// Weights widened to f32 for the float panels: Q8_0 (d * q) and IQ4_NL (d * kIq4Values[q]), 8 columns inside
+// one block.
+struct LoadQ8_0 {
+  static __m256 load8(const uint8_t* p, int64_t i) {
+    const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(p)[i / 32];
+    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + i % 32)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(h2f(b.d)));
+  }
+  static float load1(const uint8_t* p, int64_t i) {
+    const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(p)[i / 32];
+    return h2f(b.d) * float(b.qs[i % 32]);
+  }
+};
+struct LoadIQ4_NL {
+  static __m256 load8(const uint8_t* p, int64_t i) {
+    const BlockIQ4_NL& b = reinterpret_cast<const BlockIQ4_NL*>(p)[i / 32];
+    const int j = int(i % 32);  // 0, 8: low nibbles of qs[j..]; 16, 24: high nibbles of qs[j - 16..]
+    __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + j % 16));
+    if (j >= 16) v = _mm_srli_epi16(v, 4);
+    v = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values)), _mm_and_si128(v, _mm_set1_epi8(0x0F)));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_set1_ps(h2f(b.d)));
+  }
+  static float load1(const uint8_t* p, int64_t i) {
+    const BlockIQ4_NL& b = reinterpret_cast<const BlockIQ4_NL*>(p)[i / 32];
+    const int j = int(i % 32);
+    return h2f(b.d) * float(kIq4Values[j < 16 ? b.qs[j] & 15 : b.qs[j - 16] >> 4]);
+  }
+};
+
+// Columns in segments of kSegCols, and in each segment rows in blocks of 16: the block's weights widened into
+// the panel once, then every token streams past it, in tiles of kFloatTokens and one tile for the rest.
+template <class Load, class Acts>
+void gemm_f(const MatView& w, const Acts& acts, int64_t n, int64_t r0, int64_t r1, float* y) {
   FPanel p;
-  for (int64_t rb = r0; rb < r1; rb += 16) {
-    const int64_t rows = std::min<int64_t>(16, r1 - rb);
-    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
-    for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
-      const int64_t nk = std::min(kSegCols, w.cols - k0);
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
+    const int64_t nk = std::min(kSegCols, w.cols - k0);
+    const auto [x, ldx] = acts(k0, n, nk);
+    const bool first = k0 == 0;
+    for (int64_t rb = r0; rb < r1; rb += 16) {
+      const int64_t rows = std::min<int64_t>(16, r1 - rb);
+      const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
       fpanel_fill<Load>(w, rb, rows, k0, nk, p.v);
-      const bool first = k0 == 0;
       int64_t t = 0;
       for (; t + kFloatTokens <= n; t += kFloatTokens)
-        fpanel_tile<kFloatTokens>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8,
-                                  first);
+        fpanel_tile<kFloatTokens>(p, x + t * ldx, ldx, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
       // The last 1-5 tokens in one tile (one token at a time had taken 2.4% of a 512-token F16 prefill,
       // where those 2 tokens are 0.4% of the work).
       auto tail = [&](auto T) {
-        fpanel_tile<T()>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+        fpanel_tile<T()>(p, x + t * ldx, ldx, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
       };
       switch (n - t) {
         case 5: tail(std::integral_constant<int, 5>()); break;
@@ -308,29 +301,29 @@ bool gemm_supports(DType t, int64_t n) {
   switch (t) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
     case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+    case DType::Q8_0: case DType::IQ4_NL:
     case DType::F32: case DType::F16: case DType::BF16:
       return true;
-    case DType::Q8_0: case DType::IQ4_NL:
-      return n >= kGemmQ16MinTokens;
     default:
       return false;
   }
 }
 
 void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const ActQ8* a = static_cast<const ActQ8*>(xa);
   switch (w.type) {
-    case DType::Q4_0: return gemm_q<DecQ4_0, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q4_1: return gemm_q<DecQ4_1, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q5_0: return gemm_q<DecQ5_0, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q5_1: return gemm_q<DecQ5_1, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q4_K: return gemm_q<DecQ4_K, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q5_K: return gemm_q<DecQ5_K, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q6_K: return gemm_q<DecQ6_K, QPanel>(w, xa, n, r0, r1, y);
-    case DType::Q8_0: return gemm_q<DecQ8_0, Q16Panel>(w, xa, n, r0, r1, y);
-    case DType::IQ4_NL: return gemm_q<DecIQ4_NL, Q16Panel>(w, xa, n, r0, r1, y);
-    case DType::F32: return gemm_f<LoadF32>(w, x, n, r0, r1, y);
-    case DType::F16: return gemm_f<LoadF16>(w, x, n, r0, r1, y);
-    case DType::BF16: return gemm_f<LoadBF16>(w, x, n, r0, r1, y);
+    case DType::Q4_0: return gemm_q<DecQ4_0>(w, a, n, r0, r1, y);
+    case DType::Q4_1: return gemm_q<DecQ4_1>(w, a, n, r0, r1, y);
+    case DType::Q5_0: return gemm_q<DecQ5_0>(w, a, n, r0, r1, y);
+    case DType::Q5_1: return gemm_q<DecQ5_1>(w, a, n, r0, r1, y);
+    case DType::Q4_K: return gemm_q<DecQ4_K>(w, a, n, r0, r1, y);
+    case DType::Q5_K: return gemm_q<DecQ5_K>(w, a, n, r0, r1, y);
+    case DType::Q6_K: return gemm_q<DecQ6_K>(w, a, n, r0, r1, y);
+    case DType::Q8_0: return gemm_f<LoadQ8_0>(w, XInt8{a, w.cols / 32}, n, r0, r1, y);
+    case DType::IQ4_NL: return gemm_f<LoadIQ4_NL>(w, XInt8{a, w.cols / 32}, n, r0, r1, y);
+    case DType::F32: return gemm_f<LoadF32>(w, XFloat{x, w.cols}, n, r0, r1, y);
+    case DType::F16: return gemm_f<LoadF16>(w, XFloat{x, w.cols}, n, r0, r1, y);
+    case DType::BF16: return gemm_f<LoadBF16>(w, XFloat{x, w.cols}, n, r0, r1, y);
     default: return;  // gemm_supports() is false: the table does not route it here
   }
 }

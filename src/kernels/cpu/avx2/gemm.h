@@ -1,8 +1,9 @@
 // Matrix products for many tokens (prefill) on 256-bit registers: integer weight panels in "maddubs order"
 // (and f32 panels for the float types) that every token streams past, the AVX2 counterpart of
 // cpu/avx512/gemm.h: u8 x s8 pairs for the integer types whose weights stay within +-32 (so that two pairs
-// of products add up in 16 bits without saturating), int16 pairs for Q8_0 and IQ4_NL. Same contract as
-// CpuKernels::matmul_rows; the table routes n >= kGemmMinTokens here.
+// of products add up in 16 bits without saturating); Q8_0 and IQ4_NL widened to f32 panels against their
+// int8 activations' values. Same contract as CpuKernels::matmul_rows; the table routes n >= kGemmMinTokens
+// here.
 #pragma once
 
 #include <cstdint>
@@ -14,17 +15,13 @@ namespace slm::kernels::cpu::avx2 {
 // Smallest token count worth a panel (decoding a panel costs about as much as a few tokens of products).
 constexpr int64_t kGemmMinTokens = kPrefillMinTokens;
 
-// From kGemmQ16MinTokens the int16 panels of Q8_0 and IQ4_NL pass the dot tiles (one thread, 2048 x 2048:
-// 16 tokens 2.07 -> 3.10 ms, 64 tokens 8.2 -> 8.5, 512 tokens 70.4 -> 58.3).
-constexpr int64_t kGemmQ16MinTokens = kPrefillWideTokens;
-
-// Whether n tokens of type t go to the panels: Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, F32, F16, BF16 (f32
-// panels, the tokens' values broadcast, exact FMAs) from kGemmMinTokens, Q8_0 and IQ4_NL from
-// kGemmQ16MinTokens.
+// Whether n tokens of type t go to the panels: Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_NL, F32,
+// F16, BF16 from kGemmMinTokens.
 bool gemm_supports(DType t, int64_t n);
 
 // y[t * w.rows + r] for t < n, r0 <= r < r1: integer types from xa's n ActQ8 rows (exactly the 4-token dot
-// tiles' integer sums, the float scaling in another order), float types from x (n, w.cols).
+// tiles' integer sums, the float scaling in another order; Q8_0 and IQ4_NL the same products up to float
+// rounding), float types from x (n, w.cols).
 void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
 
 }  // namespace slm::kernels::cpu::avx2
