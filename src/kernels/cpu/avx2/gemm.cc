@@ -9,9 +9,10 @@
 // the last term is precomputed per row and chunk (per 16-column half for Q6_K's sub-block scales) and
 // starts each integer sum. Per chunk: y += d_w * d_a * isum (+ m * s_a for types with minimums).
 //
-// The float types, and Q8_0 and IQ4_NL (whose weights up to +-128 do not fit those 16-bit pair sums), take
-// f32 panels: 16 rows of a 2048-column segment widened, every token's values broadcast against them in exact
-// FMA chains (FMA peak: 16 products per cycle against vpmaddwd's int16 pairs at ~12 on Zen 3).
+// Q8_0 and IQ4_NL (weights up to +-128, whose pairs against 255 would saturate) take the same panels with
+// signed activations: |q| x (qa with q's sign), one column group per 16-bit sum (2 x 128 x 127 = 32512), no
+// offset. The float types take f32 panels: 16 rows of a 2048-column segment widened, every token's values
+// broadcast against them in exact FMA chains.
 #include "kernels/cpu/avx2/gemm.h"
 
 #include <immintrin.h>
@@ -19,8 +20,6 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-#include <utility>
-#include <vector>
 
 #include "core/f16.h"
 #include "kernels/cpu/x86/act_q8.h"
@@ -46,6 +45,10 @@ struct QPanel {
   alignas(32) float m[kSegChunks][2][8];           // minimum per [chunk][group][row]
 };
 
+// Weights up to +-128: the sign-moved tile (panel_tile_sign), no offsets or minimums in the panel.
+template <class Dec>
+constexpr bool kWide = std::is_same_v<Dec, DecQ8_0> || std::is_same_v<Dec, DecIQ4_NL>;
+
 // Rows [rb, rb + rows) (at most 16; the rest get zero chunks: q, scales and minimum 0) and chunks [c0, c0 + nc)
 // decoded into the panel.
 template <class Dec>
@@ -61,6 +64,10 @@ void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t 
       alignas(32) int8_t qb[32];
       _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
       for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][g][4 * r], qb + 4 * s, 4);
+      if constexpr (kWide<Dec>) {
+        p.d[c][0][g][r] = ch.d;
+        continue;
+      }
       // Sums of 4 bytes per int32 lane (ones x q pairs, then pairs of pairs); lanes 0-3 are the first 16.
       alignas(32) int32_t s4[8];
       _mm256_store_si256(reinterpret_cast<__m256i*>(s4), _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, ch.q), ones16));
@@ -154,6 +161,42 @@ void panel_tile(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t
   }
 }
 
+// Q8_0 and IQ4_NL (weights up to +-128): |q| against the token's signed activations with q's sign, one
+// column group per 16-bit sum (2 x 128 x 127 = 32512), no offset; per chunk y += d_w * d_a * isum.
+template <int T, class Dec>
+void panel_tile_sign(const QPanel& p, const ActQ8* a, int64_t nb, int64_t c0, int64_t nc, float* y, int64_t ldy,
+                     __m256i m0, __m256i m1, bool two, bool first) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[T][2];
+  for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < nc; ++c) {
+    __m256i isum[T][2];
+    for (int t = 0; t < T; ++t) isum[t][0] = isum[t][1] = _mm256_setzero_si256();
+    for (int s = 0; s < 8; ++s) {
+      const __m256i w0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.q[c][s][0]));
+      const __m256i w1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(p.q[c][s][1]));
+      const __m256i u0 = _mm256_abs_epi8(w0), u1 = _mm256_abs_epi8(w1);
+      for (int t = 0; t < T; ++t) {
+        int32_t g;
+        std::memcpy(&g, a[t * nb + c0 + c].qs + 4 * s, 4);
+        const __m256i b = _mm256_set1_epi32(g);
+        isum[t][0] = _mm256_add_epi32(isum[t][0], _mm256_madd_epi16(_mm256_maddubs_epi16(u0, _mm256_sign_epi8(b, w0)), ones));
+        isum[t][1] = _mm256_add_epi32(isum[t][1], _mm256_madd_epi16(_mm256_maddubs_epi16(u1, _mm256_sign_epi8(b, w1)), ones));
+      }
+    }
+    const __m256 d0 = _mm256_load_ps(p.d[c][0][0]), d1 = _mm256_load_ps(p.d[c][0][1]);
+    for (int t = 0; t < T; ++t) {
+      const __m256 da = _mm256_set1_ps(a[t * nb + c0 + c].d);
+      acc[t][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t][0]), _mm256_mul_ps(d0, da), acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t][1]), _mm256_mul_ps(d1, da), acc[t][1]);
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    put8(y + t * ldy, acc[t][0], m0, first);
+    if (two) put8(y + t * ldy + 8, acc[t][1], m1, first);
+  }
+}
+
 // Rows in blocks of 16 and columns in segments of kSegChunks chunks: each segment decoded into the panel
 // once, then every token streams past it, in tiles of kTokens and then one at a time.
 template <class Dec>
@@ -166,11 +209,16 @@ void gemm_q(const MatView& w, const ActQ8* a, int64_t n, int64_t r0, int64_t r1,
     for (int64_t c0 = 0; c0 < nb; c0 += kSegChunks) {
       const int64_t nc = std::min(kSegChunks, nb - c0);
       panel_fill<Dec>(w, rb, rows, c0, nc, p);
+      const auto tile = [&](auto T, int64_t t) {
+        float* yt = y + t * w.rows + rb;
+        if constexpr (kWide<Dec>)
+          panel_tile_sign<T(), Dec>(p, a + t * nb, nb, c0, nc, yt, w.rows, m0, m1, rows > 8, c0 == 0);
+        else
+          panel_tile<T(), Dec>(p, a + t * nb, nb, c0, nc, yt, w.rows, m0, m1, rows > 8, c0 == 0);
+      };
       int64_t t = 0;
-      for (; t + kTokens <= n; t += kTokens)
-        panel_tile<kTokens, Dec>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, c0 == 0);
-      for (; t < n; ++t)
-        panel_tile<1, Dec>(p, a + t * nb, nb, c0, nc, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, c0 == 0);
+      for (; t + kTokens <= n; t += kTokens) tile(std::integral_constant<int, kTokens>(), t);
+      for (; t < n; ++t) tile(std::integral_constant<int, 1>(), t);
     }
   }
 }
@@ -203,84 +251,24 @@ void fpanel_tile(const FPanel& p, const float* x, int64_t ldx, int64_t nk, float
   }
 }
 
-// A segment's activations for the float panels: the float types read x in place.
-struct XFloat {
-  const float* x;
-  int64_t cols;
-  std::pair<const float*, int64_t> operator()(int64_t k0, int64_t /*n*/, int64_t /*nk*/) const { return {x + k0, cols}; }
-};
-
-// Q8_0 and IQ4_NL: the tokens' int8 activations as floats qa * d_a (the values the integer kernels multiply),
-// widened once per segment and call into the thread's buffer. Their weights widen exactly (d_w * q: at most
-// 19 significant bits), so a product differs from the integer path's only by float rounding.
-struct XInt8 {
-  const ActQ8* a;
-  int64_t nb;
-  std::pair<const float*, int64_t> operator()(int64_t k0, int64_t n, int64_t nk) const {
-    thread_local std::vector<float> buf;
-    buf.resize(size_t(n * nk));
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t c = 0; c < nk / 32; ++c) {
-        const ActQ8& b = a[t * nb + k0 / 32 + c];
-        const __m256 d = _mm256_set1_ps(b.d);
-        for (int i = 0; i < 4; ++i) {
-          const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + 8 * i)));
-          _mm256_storeu_ps(buf.data() + t * nk + 32 * c + 8 * i, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
-        }
-      }
-    return {buf.data(), nk};
-  }
-};
-
-// Weights widened to f32 for the float panels: Q8_0 (d * q) and IQ4_NL (d * kIq4Values[q]), 8 columns inside
-// one block.
-struct LoadQ8_0 {
-  static __m256 load8(const uint8_t* p, int64_t i) {
-    const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(p)[i / 32];
-    const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + i % 32)));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(h2f(b.d)));
-  }
-  static float load1(const uint8_t* p, int64_t i) {
-    const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(p)[i / 32];
-    return h2f(b.d) * float(b.qs[i % 32]);
-  }
-};
-struct LoadIQ4_NL {
-  static __m256 load8(const uint8_t* p, int64_t i) {
-    const BlockIQ4_NL& b = reinterpret_cast<const BlockIQ4_NL*>(p)[i / 32];
-    const int j = int(i % 32);  // 0, 8: low nibbles of qs[j..]; 16, 24: high nibbles of qs[j - 16..]
-    __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b.qs + j % 16));
-    if (j >= 16) v = _mm_srli_epi16(v, 4);
-    v = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4Values)), _mm_and_si128(v, _mm_set1_epi8(0x0F)));
-    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), _mm256_set1_ps(h2f(b.d)));
-  }
-  static float load1(const uint8_t* p, int64_t i) {
-    const BlockIQ4_NL& b = reinterpret_cast<const BlockIQ4_NL*>(p)[i / 32];
-    const int j = int(i % 32);
-    return h2f(b.d) * float(kIq4Values[j < 16 ? b.qs[j] & 15 : b.qs[j - 16] >> 4]);
-  }
-};
-
-// Columns in segments of kSegCols, and in each segment rows in blocks of 16: the block's weights widened into
-// the panel once, then every token streams past it, in tiles of kFloatTokens and one tile for the rest.
-template <class Load, class Acts>
-void gemm_f(const MatView& w, const Acts& acts, int64_t n, int64_t r0, int64_t r1, float* y) {
+template <class Load>
+void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1, float* y) {
   FPanel p;
-  for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
-    const int64_t nk = std::min(kSegCols, w.cols - k0);
-    const auto [x, ldx] = acts(k0, n, nk);
-    const bool first = k0 == 0;
-    for (int64_t rb = r0; rb < r1; rb += 16) {
-      const int64_t rows = std::min<int64_t>(16, r1 - rb);
-      const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
+  for (int64_t rb = r0; rb < r1; rb += 16) {
+    const int64_t rows = std::min<int64_t>(16, r1 - rb);
+    const __m256i m0 = row_mask(rows), m1 = row_mask(rows - 8);
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kSegCols) {
+      const int64_t nk = std::min(kSegCols, w.cols - k0);
       fpanel_fill<Load>(w, rb, rows, k0, nk, p.v);
+      const bool first = k0 == 0;
       int64_t t = 0;
       for (; t + kFloatTokens <= n; t += kFloatTokens)
-        fpanel_tile<kFloatTokens>(p, x + t * ldx, ldx, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+        fpanel_tile<kFloatTokens>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8,
+                                  first);
       // The last 1-5 tokens in one tile (one token at a time had taken 2.4% of a 512-token F16 prefill,
       // where those 2 tokens are 0.4% of the work).
       auto tail = [&](auto T) {
-        fpanel_tile<T()>(p, x + t * ldx, ldx, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
+        fpanel_tile<T()>(p, x + t * w.cols + k0, w.cols, nk, y + t * w.rows + rb, w.rows, m0, m1, rows > 8, first);
       };
       switch (n - t) {
         case 5: tail(std::integral_constant<int, 5>()); break;
@@ -319,11 +307,11 @@ void gemm_rows(const MatView& w, const float* x, const void* xa, int64_t n, int6
     case DType::Q4_K: return gemm_q<DecQ4_K>(w, a, n, r0, r1, y);
     case DType::Q5_K: return gemm_q<DecQ5_K>(w, a, n, r0, r1, y);
     case DType::Q6_K: return gemm_q<DecQ6_K>(w, a, n, r0, r1, y);
-    case DType::Q8_0: return gemm_f<LoadQ8_0>(w, XInt8{a, w.cols / 32}, n, r0, r1, y);
-    case DType::IQ4_NL: return gemm_f<LoadIQ4_NL>(w, XInt8{a, w.cols / 32}, n, r0, r1, y);
-    case DType::F32: return gemm_f<LoadF32>(w, XFloat{x, w.cols}, n, r0, r1, y);
-    case DType::F16: return gemm_f<LoadF16>(w, XFloat{x, w.cols}, n, r0, r1, y);
-    case DType::BF16: return gemm_f<LoadBF16>(w, XFloat{x, w.cols}, n, r0, r1, y);
+    case DType::Q8_0: return gemm_q<DecQ8_0>(w, a, n, r0, r1, y);
+    case DType::IQ4_NL: return gemm_q<DecIQ4_NL>(w, a, n, r0, r1, y);
+    case DType::F32: return gemm_f<LoadF32>(w, x, n, r0, r1, y);
+    case DType::F16: return gemm_f<LoadF16>(w, x, n, r0, r1, y);
+    case DType::BF16: return gemm_f<LoadBF16>(w, x, n, r0, r1, y);
     default: return;  // gemm_supports() is false: the table does not route it here
   }
 }
