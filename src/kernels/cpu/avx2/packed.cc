@@ -32,15 +32,22 @@ constexpr int64_t kG = kPackRows;  // rows per group: two halves of 8
 // The K-quant kernels walk a super-block in several passes (runs, halves), which the hardware prefetcher
 // follows poorly from memory: each super-block fetches the one kAhead further on, spread over its passes.
 constexpr int64_t kAhead = 2;
-// Q4_0 fetches the lines kStreamAhead bytes on as it goes (Llama-3.2-1B Q4_0 tg128, three interleaved
-// rounds: 29.7 / 30.9 / 30.2 -> 33.6 / 31.1 / 32.5 t/s); F16 and Q8_0 ran slower with it (two rounds each:
-// 12.9 / 10.8 -> 10.6 / 9.5 and 18.0 / 22.0 -> 17.9 / 18.6 t/s), so they keep the hardware prefetcher alone.
+// Q4_0 and Q5_0 fetch the lines kStreamAhead bytes on as they go (Llama-3.2-1B Q4_0 tg128, three
+// interleaved rounds: 29.7 / 30.9 / 30.2 -> 33.6 / 31.1 / 32.5 t/s; Q5_0 one thread from memory 10.6 -> 18.4
+// GB/s with its wider masks); F16 and Q8_0 ran slower with it (two rounds each: 12.9 / 10.8 -> 10.6 / 9.5 and
+// 18.0 / 22.0 -> 17.9 / 18.6 t/s; Q8_0 again: Llama-3.2-1B 25.1 / 23.5 -> 24.4 / 18.3), so they keep the
+// hardware prefetcher alone.
 constexpr int64_t kStreamAhead = 4096;
 inline void fetch_ahead(const uint8_t* p, int lines) {
   for (int l = 0; l < lines; ++l) _mm_prefetch(reinterpret_cast<const char*>(p + kStreamAhead + 64 * l), _MM_HINT_T0);
 }
 
 inline __m256i ld256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m256i bcast8(const uint8_t* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return _mm256_set1_epi64x(v);
+}
 inline __m256i bcast4(const int8_t* p) { return _mm256_set1_epi32(int(load_u32(reinterpret_cast<const uint8_t*>(p)))); }
 inline __m256 f16x8(const uint8_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
 inline __m256i u8x8(const uint8_t* p) {  // 8 bytes -> 8 int32 (unsigned)
@@ -80,23 +87,29 @@ struct KQ4_0 {
 struct KQ5_0 {
   static void one(const uint8_t* gp, int64_t cols, const ActQ8* a, __m256 (&acc)[2]) {
     const __m256i lo4 = _mm256_set1_epi8(0x0F), x10 = _mm256_set1_epi8(0x10), ones = _mm256_set1_epi16(1);
+    // Byte j of half h's 32 mask bits (bytes 4h..4h+3 of a step's 64-bit mask, broadcast to each 128-bit
+    // lane): its mask byte spread over 8 bytes, then 0xFF where bit j % 8 is set (bits_to_bytes per half).
+    const __m256i spread[2] = {_mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303),
+                               _mm256_setr_epi64x(0x0404040404040404, 0x0505050505050505, 0x0606060606060606,
+                                                  0x0707070707070707)};
+    const __m256i keep = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe), all = _mm256_set1_epi64x(-1);
+    const auto high = [&](__m256i m64, int h) {
+      return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(m64, spread[h]), keep), all), x10);
+    };
     for (int64_t c = 0; c < cols / 32; ++c) {
       const uint8_t* cp = gp + c * 352;
+      fetch_ahead(cp, 6);
       const ActQ8& at = a[c];
       __m256i i32[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
       for (int k2 = 0; k2 < 4; k2 += 2) {
         __m256i p[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
         for (int k = k2; k < k2 + 2; ++k) {
           const __m256i bl = bcast4(at.qs + 4 * k), bh = bcast4(at.qs + 16 + 4 * k);
-          uint64_t ml, mh;
-          std::memcpy(&ml, cp + 256 + 8 * k, 8);
-          std::memcpy(&mh, cp + 256 + 8 * (k + 4), 8);
+          const __m256i ml = bcast8(cp + 256 + 8 * k), mh = bcast8(cp + 256 + 8 * (k + 4));
           for (int h = 0; h < 2; ++h) {
             const __m256i v = ld256(cp + 64 * k + 32 * h);
-            const __m256i wl = _mm256_or_si256(_mm256_and_si256(v, lo4),
-                                               _mm256_and_si256(bits_to_bytes(uint32_t(ml >> (32 * h))), x10));
-            const __m256i wh = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), lo4),
-                                               _mm256_and_si256(bits_to_bytes(uint32_t(mh >> (32 * h))), x10));
+            const __m256i wl = _mm256_or_si256(_mm256_and_si256(v, lo4), high(ml, h));
+            const __m256i wh = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), lo4), high(mh, h));
             p[h] = _mm256_add_epi16(p[h], _mm256_add_epi16(_mm256_maddubs_epi16(wl, bl), _mm256_maddubs_epi16(wh, bh)));
           }
         }
