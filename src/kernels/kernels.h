@@ -38,11 +38,9 @@ constexpr int64_t kPackRows = 16;
 // Tokens per tile of prepared activations (CpuKernels::prepare_act).
 constexpr int64_t kActTile = 8;
 // From this many tokens a table may run its prefill kernels, whose float sums can round differently from
-// those of fewer tokens' kernels. matmul_parallel cuts a batch into blocks of at least kPrefillWideTokens (a
-// panel's decoding paid over many tokens), a shorter tail joining the last block, so every piece of one call
-// takes the same kernels.
+// those of fewer tokens' kernels; matmul_parallel cuts a batch into blocks of at least kPrefillMinTokens, a
+// shorter tail joining the last block, so every piece of one call takes the same kernels.
 constexpr int64_t kPrefillMinTokens = 16;
-constexpr int64_t kPrefillWideTokens = 128;
 // Bytes of w in a packed layout: rows rounded up to a whole group.
 inline size_t packed_bytes(const MatView& w) {
   return size_t((w.rows + kPackRows - 1) / kPackRows * kPackRows) * w.row_bytes;

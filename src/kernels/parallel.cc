@@ -85,12 +85,12 @@ void matmul_parallel_fused(const CpuKernels& k, std::span<const MatmulOut> outs,
     size_t widest = 1;
     for (size_t i = 0; i < outs.size(); ++i)
       widest = std::max(widest, row[i] > 0 ? row[i] : size_t(outs[i].w->cols) * sizeof(float));
-    block = std::max<int64_t>(kPrefillWideTokens, int64_t(kBlockBytes / widest) / kActTile * kActTile);
+    block = std::max<int64_t>(kPrefillMinTokens, int64_t(kBlockBytes / widest) / kActTile * kActTile);
   }
   for (int64_t t0 = 0, nb = 0; t0 < n; t0 += nb) {
-    // A tail shorter than kPrefillWideTokens joins the last block, so that every block takes the same
+    // A tail shorter than kPrefillMinTokens joins the last block, so that every block takes the same
     // kernels and a token's bits do not depend on where the blocks fall.
-    nb = n - t0 - block < kPrefillWideTokens ? n - t0 : block;
+    nb = n - t0 - block < kPrefillMinTokens ? n - t0 : block;
     // Ranges aligned to 16 rows keep each thread's block of rows whole (the kernels block rows by 16).
     pool.for_range(
         first[outs.size()], 16,

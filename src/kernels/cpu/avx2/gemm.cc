@@ -284,8 +284,7 @@ void gemm_f(const MatView& w, const float* x, int64_t n, int64_t r0, int64_t r1,
 
 }  // namespace
 
-bool gemm_supports(DType t, int64_t n) {
-  if (n < kGemmMinTokens) return false;
+bool gemm_supports(DType t) {
   switch (t) {
     case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1:
     case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:

@@ -15,9 +15,8 @@ namespace slm::kernels::cpu::avx2 {
 // Smallest token count worth a panel (decoding a panel costs about as much as a few tokens of products).
 constexpr int64_t kGemmMinTokens = kPrefillMinTokens;
 
-// Whether n tokens of type t go to the panels: Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_0, IQ4_NL, F32,
-// F16, BF16 from kGemmMinTokens.
-bool gemm_supports(DType t, int64_t n);
+// The ActQ8 integer types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, Q4_K, Q5_K, Q6_K) and F32, F16, BF16.
+bool gemm_supports(DType t);
 
 // y[t * w.rows + r] for t < n, r0 <= r < r1: integer types from xa's n ActQ8 rows (exactly the 4-token dot
 // tiles' integer sums, the float scaling in another order), float types from x (n, w.cols).

@@ -87,15 +87,9 @@ struct KQ4_0 {
 struct KQ5_0 {
   static void one(const uint8_t* gp, int64_t cols, const ActQ8* a, __m256 (&acc)[2]) {
     const __m256i lo4 = _mm256_set1_epi8(0x0F), x10 = _mm256_set1_epi8(0x10), ones = _mm256_set1_epi16(1);
-    // Byte j of half h's 32 mask bits (bytes 4h..4h+3 of a step's 64-bit mask, broadcast to each 128-bit
-    // lane): its mask byte spread over 8 bytes, then 0xFF where bit j % 8 is set (bits_to_bytes per half).
-    const __m256i spread[2] = {_mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303),
-                               _mm256_setr_epi64x(0x0404040404040404, 0x0505050505050505, 0x0606060606060606,
-                                                  0x0707070707070707)};
-    const __m256i keep = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe), all = _mm256_set1_epi64x(-1);
-    const auto high = [&](__m256i m64, int h) {
-      return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(m64, spread[h]), keep), all), x10);
-    };
+    // Half h's 32 mask bits are bytes 4h..4h+3 of a step's 64-bit mask (broadcast to each 128-bit lane).
+    const __m256i spread[2] = {spread_bytes_0123(), _mm256_add_epi8(spread_bytes_0123(), _mm256_set1_epi8(4))};
+    const auto high = [&](__m256i m64, int h) { return _mm256_and_si256(bytes_of_bits(m64, spread[h]), x10); };
     for (int64_t c = 0; c < cols / 32; ++c) {
       const uint8_t* cp = gp + c * 352;
       fetch_ahead(cp, 6);

@@ -27,13 +27,12 @@ inline __m256i dot_u8s8(__m256i u, __m256i s) {
 
 #include "kernels/cpu/x86/matmul_body.h"
 
-// Decode (fewer than kGemmMinTokens tokens) of weights repacked at load goes to packed.cc; prefill of the
-// float types and the integer types with small weights to the panel gemm (the stored layout); the rest as
-// the shared x86 body.
+// Decode (fewer than kGemmMinTokens tokens) of weights repacked at load goes to packed.cc, prefill to the
+// panel gemm (the stored layout); the rest as the shared x86 body.
 void matmul_rows_256(const MatView& w, const float* x, const void* xa, int64_t n, int64_t r0, int64_t r1,
                      float* y) {
   if (n < kGemmMinTokens && w.packed && pack16_supports(w.type)) return packed_rows(w, x, xa, n, r0, r1, y);
-  if (gemm_supports(w.type, n)) return gemm_rows(w, x, xa, n, r0, r1, y);
+  if (n >= kGemmMinTokens && gemm_supports(w.type)) return gemm_rows(w, x, xa, n, r0, r1, y);
   matmul_rows(w, x, xa, n, r0, r1, y);
 }
 

@@ -13,13 +13,20 @@ inline __m256i nibbles16(const uint8_t* p) {
   return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
 }
 
-// Byte j = 0xFF where bit j of `bits` is set.
-inline __m256i bits_to_bytes(uint32_t bits) {
-  const __m256i shuf = _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
-  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(int(bits)), shuf);
+// Byte j = 0xFF where bit j % 8 of the byte of m that `spread` picks for it (vpshufb, within each 128-bit
+// lane) is set.
+inline __m256i bytes_of_bits(__m256i m, __m256i spread) {
   const __m256i keep = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);  // ~(1 << (j % 8)) in byte j
-  return _mm256_cmpeq_epi8(_mm256_or_si256(v, keep), _mm256_set1_epi64x(-1));
+  return _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(m, spread), keep), _mm256_set1_epi64x(-1));
 }
+
+// Picks byte j / 8 of a broadcast 32-bit group for byte j.
+inline __m256i spread_bytes_0123() {
+  return _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303);
+}
+
+// Byte j = 0xFF where bit j of `bits` is set.
+inline __m256i bits_to_bytes(uint32_t bits) { return bytes_of_bits(_mm256_set1_epi32(int(bits)), spread_bytes_0123()); }
 
 inline uint32_t load_u32(const uint8_t* p) {
   uint32_t v;
