@@ -85,7 +85,7 @@ void BM_MatmulRows(benchmark::State& st) { matmul_rows(st, 2048); }
 
 void args(benchmark::internal::Benchmark* b) {
   for (int64_t rows : {2048, 32768})
-    for (Isa isa : {Isa::avx2, Isa::avx512})
+    for (Isa isa : {Isa::avx2, Isa::avx512, Isa::amx})
       for (DType t : {DType::F16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q6_K})
         for (int64_t n : {1, 4, 16, 64, 512})
           for (int64_t packed : {0, 1}) {

@@ -14,5 +14,8 @@ endfunction()
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
   slm_kernels_isa(avx2 -mavx2 -mfma -mf16c)
   slm_kernels_isa(avx512 -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni)
+  # The tile instructions are inline assembly (cpu/amx/gemm.cc): no -mamx flags needed.
+  slm_kernels_isa(amx -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni)
+  slm_kernels_isa(amx_emu -mavx2 -mfma -mf16c)
   target_compile_definitions(slm_kernels PRIVATE SLM_KERNELS_X86)
 endif()

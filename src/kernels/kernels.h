@@ -13,7 +13,9 @@
 
 namespace slm::kernels {
 
-enum class Isa { scalar, avx2, avx512 };
+enum class Isa { scalar, avx2, avx512, amx };
+// Every Isa, in the order tests and benchmarks go through them.
+inline constexpr Isa kIsas[] = {Isa::scalar, Isa::avx2, Isa::avx512, Isa::amx};
 const char* isa_name(Isa isa);
 
 // A row-major weight matrix of any dequantisable type: `rows` rows of `cols` elements, `row_bytes` apart.
@@ -109,7 +111,7 @@ struct CpuKernels {
   float (*exp_sum)(std::span<float> x, float shift);
 };
 
-// The best table for this CPU, chosen once; SLM_FORCE_ISA=scalar|avx2|avx512 overrides it.
+// The best table for this CPU, chosen once; SLM_FORCE_ISA=scalar|avx2|avx512|amx overrides it.
 const CpuKernels& cpu_kernels();
 // nullptr when that ISA is not compiled in or this CPU lacks it (tests iterate every Isa).
 const CpuKernels* cpu_kernels_for(Isa isa);

@@ -16,7 +16,7 @@ namespace {
 
 std::vector<const CpuKernels*> tables_with_rows() {
   std::vector<const CpuKernels*> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa isa : kIsas)
     if (const CpuKernels* k = cpu_kernels_for(isa); k && k->dot_f16_rows && k->axpy_f16_rows) out.push_back(k);
   return out;
 }

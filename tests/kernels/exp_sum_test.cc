@@ -10,7 +10,7 @@ namespace slm::kernels {
 namespace {
 
 TEST(ExpSum, MatchesStdExpOnEveryTable) {
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+  for (Isa isa : kIsas) {
     const CpuKernels* k = cpu_kernels_for(isa);
     if (!k) continue;
     Rng rng(3);

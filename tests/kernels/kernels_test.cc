@@ -20,7 +20,7 @@ double nmse(std::span<const float> want, std::span<const float> got) {
 
 std::vector<Isa> compiled_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa isa : kIsas)
     if (cpu_kernels_for(isa)) out.push_back(isa);
   return out;
 }

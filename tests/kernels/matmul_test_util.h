@@ -17,7 +17,7 @@ namespace slm::kernels::matmul_test {
 // Every compiled ISA whose table has prepare_act + matmul_rows.
 inline std::vector<Isa> split_isas() {
   std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa isa : kIsas)
     if (const CpuKernels* k = cpu_kernels_for(isa); k && k->matmul_rows) out.push_back(isa);
   return out;
 }

@@ -24,7 +24,7 @@ using namespace matmul_test;  // random matrices, rows_product, float_type
 // Every compiled table on this CPU that has a packed layout.
 std::vector<const CpuKernels*> packing_tables() {
   std::vector<const CpuKernels*> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa isa : kIsas)
     if (const CpuKernels* k = cpu_kernels_for(isa); k && k->pack && k->can_pack && k->matmul_rows) out.push_back(k);
   return out;
 }

@@ -100,7 +100,7 @@ TEST(AttendTiled, MatchesDirectSoftmaxAttention) {
     const std::vector<float> q = rng.normal(b.size() * size_t(cfg.q_dim()), 2.0f);
     for (int layer = 0; layer < 2; ++layer) {
       const std::vector<float> want = direct(cfg, kv, layer, b, q);
-      for (kernels::Isa isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512}) {
+      for (kernels::Isa isa : kernels::kIsas) {
         const kernels::CpuKernels* k = kernels::cpu_kernels_for(isa);
         if (!k) continue;
         std::vector<float> got(q.size(), std::nanf(""));

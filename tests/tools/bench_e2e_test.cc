@@ -41,7 +41,7 @@ class BenchE2e : public ::testing::Test {
 };
 
 TEST_F(BenchE2e, JsonHasEveryTestWithOrderedSamples) {
-  for (const char* isa : {"scalar", "avx2", "avx512"}) {
+  for (const char* isa : {"scalar", "avx2", "avx512", "amx"}) {
     for (const char* type : {"F16", "Q4_0"}) {
       const std::string model = dir_.file(std::string("tiny-") + type + ".gguf");
       const RunResult r = run(std::string("SLM_FORCE_ISA=") + isa + " " + SLM_EXE + " bench -m " + model +

@@ -16,5 +16,8 @@ const CpuKernels& table();
 namespace avx512 {
 const CpuKernels& table();
 }
+namespace amx {
+const CpuKernels& table();  // the AVX-512 table with integer prefill on AMX tiles
+}
 
 }  // namespace slm::kernels::cpu

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "core/dtype.h"
+
 namespace slm::kernels::cpu::x86 {
 
 // a[j] ~= d * qs[j]; s = d * sum(qs). Q6_K's activations (prepare_act for Q6_K) carry h instead: the
@@ -17,5 +19,16 @@ struct ActQ8 {
   int8_t qs[32];
 };
 static_assert(sizeof(ActQ8) == 40);
+
+// The weight types whose products take ActQ8 activations (every x86 integer kernel's types).
+inline bool uses_act_q8(DType t) {
+  switch (t) {
+    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
+    case DType::IQ4_NL: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
 
 }  // namespace slm::kernels::cpu::x86

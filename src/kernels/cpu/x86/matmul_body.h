@@ -11,6 +11,7 @@
 // weights stays in cache while the tokens stream past it.
 
 using x86::ActQ8;
+using x86::uses_act_q8;
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -160,16 +161,6 @@ void generic_rows(const MatView& w, const float* x, int64_t n, int64_t r0, int64
         y[t * w.rows + r] += v;
       }
     }
-  }
-}
-
-bool uses_act_q8(DType t) {
-  switch (t) {
-    case DType::Q4_0: case DType::Q4_1: case DType::Q5_0: case DType::Q5_1: case DType::Q8_0:
-    case DType::IQ4_NL: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
-      return true;
-    default:
-      return false;
   }
 }
 

@@ -1,0 +1,33 @@
+// The AMX table's prefill (cpu/amx/) and the same kernel over emulated tiles (cpu/amx_emu/), see
+// x86/amx_body.h. The AMX table is the AVX-512 table with integer prefill moved onto the tiles.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/kernels.h"
+
+namespace slm::kernels::cpu::amx {
+
+// Token count from which the table runs the tile kernel: the prefill blocks' smallest (matmul_parallel).
+constexpr int64_t kGemmMinTokens = kPrefillMinTokens;
+
+// The integer types the tile kernel takes (the ActQ8 types); float types stay on the AVX-512 panels.
+bool gemm_supports(DType t);
+
+// y[t * w.rows + r] for t < n (n >= kGemmMinTokens), r0 <= r < r1; xa: n ActQ8 rows. Same integer sums as
+// the AVX-512 kernels, the same f32 arithmetic per chunk. Needs the tile permission (dispatch.cc).
+void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
+
+// Runs the tile kernel on the hardware and on the emulator (x86/tiles.h) over small fixed inputs of each
+// tile shape the kernel configures; false, with the reason in *why, where they disagree.
+bool self_check(std::string* why);
+
+}  // namespace slm::kernels::cpu::amx
+
+namespace slm::kernels::cpu::amx_emu {
+
+// amx::gemm_rows with every tile instruction emulated in C++: any CPU with AVX2 + F16C; for tests.
+void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
+
+}  // namespace slm::kernels::cpu::amx_emu

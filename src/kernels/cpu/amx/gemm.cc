@@ -1,0 +1,103 @@
+// The AMX tile kernel on the hardware (AMX-TILE + AMX-INT8 beside AVX-512), see cpu/amx/amx.h and
+// x86/amx_body.h. The tile instructions are written as inline assembly rather than GCC 12's <immintrin.h>
+// macros, whose TILELOADD and LDTILECFG statements do not tell the compiler that they read memory (a store
+// to the panel could then move past the load); here every tile statement that touches memory clobbers it.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "core/f16.h"
+#include "kernels/cpu/amx/amx.h"
+#include "kernels/cpu/x86/act_q8.h"
+#include "kernels/cpu/x86/k_scales.h"
+#include "kernels/cpu/x86/tiles.h"
+#include "quant/blocks.h"
+
+namespace slm::kernels::cpu::amx {
+namespace {
+
+#include "kernels/cpu/x86/decoders.h"
+#include "kernels/cpu/x86/amx_body.h"
+
+// Tiles as amx_body.h uses them: C = tmm0, A = tmm1, B = tmm2 (x86::gemm_tile_config).
+struct HwTiles {
+  static void configure(const x86::TileConfig& c) { asm volatile("ldtilecfg %0" ::"m"(c) : "memory"); }
+  static void release() { asm volatile("tilerelease" ::: "memory"); }
+  static void zero_c() { asm volatile("tilezero %%tmm0" ::); }
+  static void load_a(const void* p, size_t stride) {
+    asm volatile("tileloadd (%0,%1,1), %%tmm1" ::"r"(p), "r"(stride) : "memory");
+  }
+  static void load_b(const void* p, size_t stride) {
+    asm volatile("tileloadd (%0,%1,1), %%tmm2" ::"r"(p), "r"(stride) : "memory");
+  }
+  static void dot() { asm volatile("tdpbssd %%tmm2, %%tmm1, %%tmm0" ::); }
+  static void store_c(void* p, size_t stride) {
+    asm volatile("tilestored %%tmm0, (%0,%1,1)" ::"r"(p), "r"(stride) : "memory");
+  }
+};
+
+// Deterministic bytes for the start-up check.
+struct Bytes {
+  uint64_t s = 0x9E3779B97F4A7C15u;
+  uint8_t next() {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    return uint8_t(s >> 24);
+  }
+};
+
+// One shape of the check: `rows` rows of `cols` columns of t, n tokens; blocks filled with `bytes` and then
+// given sane scales by `fix`.
+template <class Block, class Fix>
+bool check_one(DType t, int64_t rows, int64_t cols, int64_t n, Fix fix, std::string* why) {
+  Bytes bytes;
+  const size_t rb = row_bytes(t, cols);
+  std::vector<uint8_t> wbytes(rb * size_t(rows));
+  for (uint8_t& b : wbytes) b = bytes.next();
+  Block* blocks = reinterpret_cast<Block*>(wbytes.data());
+  for (size_t i = 0; i < wbytes.size() / sizeof(Block); ++i) fix(blocks[i]);
+  const int64_t nb = cols / 32;
+  std::vector<x86::ActQ8> a(size_t(n * nb));
+  for (x86::ActQ8& blk : a) {
+    int sum = 0;
+    for (int8_t& q : blk.qs) q = int8_t(bytes.next() % 255 - 127), sum += q;
+    blk.d = 0.01f + float(bytes.next()) / 1024.0f;
+    blk.s = blk.d * float(sum);
+  }
+  const MatView w{t, wbytes.data(), rows, cols, rb};
+  std::vector<float> hw(size_t(n * rows)), emu(size_t(n * rows));
+  amx_gemm_rows<HwTiles>(w, a.data(), n, 0, rows, hw.data());
+  amx_gemm_rows<x86::EmuTiles>(w, a.data(), n, 0, rows, emu.data());
+  for (size_t i = 0; i < hw.size(); ++i)
+    if (!(std::fabs(hw[i] - emu[i]) <= 1e-5f * (1.0f + std::fabs(emu[i])))) {
+      *why = fmt::format("{} {}x{}, {} tokens: token {} row {}: tiles {} against the emulator's {}", dtype_info(t).name,
+                         rows, cols, n, int64_t(i) / rows, int64_t(i) % rows, hw[i], emu[i]);
+      return false;
+    }
+  return true;
+}
+
+}  // namespace
+
+bool gemm_supports(DType t) { return x86::uses_act_q8(t); }
+
+void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  amx_gemm_rows<HwTiles>(w, xa, n, r0, r1, y);
+}
+
+bool self_check(std::string* why) {
+  // Q8_0 across two panel segments (k = 32, no minimum), Q4_K (minimums), Q6_K (k = 16 half chunks); 20 rows
+  // (a partial group) and 21 tokens (the overlapping last tile).
+  const auto q8 = [](BlockQ8_0& b) { b.d = f32_to_f16(0.01f); };
+  const auto q4k = [](BlockQ4_K& b) { b.d = f32_to_f16(0.002f), b.dmin = f32_to_f16(0.001f); };
+  const auto q6k = [](BlockQ6_K& b) { b.d = f32_to_f16(0.0005f); };
+  return check_one<BlockQ8_0>(DType::Q8_0, 20, 32 * (kAmxSegChunks + 1), 21, q8, why) &&
+         check_one<BlockQ4_K>(DType::Q4_K, 20, 512, 21, q4k, why) &&
+         check_one<BlockQ6_K>(DType::Q6_K, 20, 512, 21, q6k, why);
+}
+
+}  // namespace slm::kernels::cpu::amx
