@@ -39,12 +39,13 @@ bool cpu_has_avx512() {
          __builtin_cpu_supports("avx512vnni");
 }
 
-// AMX-TILE + AMX-INT8 in cpuid, the tile state enabled by the OS (XCR0 bits 17 and 18), and Linux's
+// AMX-TILE + AMX-INT8 + AMX-BF16 in cpuid, the tile state enabled by the OS (XCR0 bits 17 and 18), and Linux's
 // per-process permission for the tile data (ARCH_REQ_XCOMP_PERM), without which the first tile instruction
 // faults. Then the tiles must agree with their emulator (amx::self_check); where they do not, slm says so and
 // stays on AVX-512. Checked once.
 bool amx_usable() {
   if (!cpu_has_avx512() || !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-int8") ||
+      !__builtin_cpu_supports("amx-bf16") ||
       !__builtin_cpu_supports("xsave"))
     return false;
   uint32_t lo, hi;

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/nmse.h"
+#include "core/f16.h"
 #include "core/rng.h"
 #include "kernels/cpu/amx/amx.h"
 #include "kernels/cpu/x86/tiles.h"
@@ -76,6 +77,55 @@ TEST(TileEmulator, LoadsOnlyTheConfiguredBytesAndStoresOnlyThem) {
       ASSERT_EQ(out[size_t(r * 40 + j)], j < 16 ? src[size_t(r * 40 + j)] : 0xEE) << "row " << r << " byte " << j;
 }
 
+// Small integers in BF16: every product and sum is exact, so the expected sums are exact whatever the order.
+TEST(TileEmulator, Dpbf16psPairsTheDefinedElements) {
+  Rng rng(6);
+  TileEmulator e;
+  e.load_config(cpu::x86::float_tile_config());
+  const auto bf = [](int v) { return uint16_t(f32_bits(float(v)) >> 16); };
+  std::vector<int> av(16 * 32), bv(16 * 32);
+  std::vector<uint16_t> a(av.size()), b(bv.size());
+  for (size_t i = 0; i < av.size(); ++i) {
+    av[i] = int(rng.uniform() * 17.0f) - 8, bv[i] = int(rng.uniform() * 17.0f) - 8;
+    a[i] = bf(av[i]), b[i] = bf(bv[i]);
+  }
+  std::vector<float> c0(256);
+  for (float& v : c0) v = float(int(rng.uniform() * 200.0f) - 100);
+  e.load(4, a.data(), 64);
+  e.load(6, b.data(), 64);
+  e.load(1, c0.data(), 64);
+  e.dpbf16ps(1, 4, 6);
+  std::vector<float> got(256);
+  e.store(1, got.data(), 64);
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 16; ++n) {
+      float want = c0[size_t(m * 16 + n)];
+      for (int k = 0; k < 16; ++k)
+        for (int j = 0; j < 2; ++j) want += float(av[size_t(m * 32 + 2 * k + j)] * bv[size_t(k * 32 + 2 * n + j)]);
+      ASSERT_EQ(got[size_t(m * 16 + n)], want) << "m=" << m << " n=" << n;
+    }
+}
+
+// The F16 / BF16 kernel's activations: three BF16 pieces that add back to each value exactly, zero padding.
+TEST(AmxFloatAct, PiecesAddBackExactly) {
+  Rng rng(8);
+  const int64_t cols = 45, n = 3, pc = 64;
+  std::vector<float> x = rng.normal(size_t(n * cols));
+  x[0] = 1.0f + 0x1.0p-23f, x[1] = -3.14159265f, x[2] = 1e-30f, x[3] = 0.0f, x[4] = -0.0f, x[5] = 6.5e4f;
+  std::vector<uint16_t> xa(size_t(3 * pc * n), 0xFFFF);
+  cpu::amx_emu::prepare_float_act(x.data(), cols, 0, n, xa.data());
+  const auto widen = [](uint16_t h) { return f32_from_bits(uint32_t(h) << 16); };
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t j = 0; j < pc; ++j) {
+      const uint16_t* p = xa.data() + size_t(t * 3 * pc + j);
+      const double sum = double(widen(p[0])) + double(widen(p[pc])) + double(widen(p[2 * pc]));
+      if (j < cols)
+        ASSERT_EQ(sum, double(x[size_t(t * cols + j)])) << "token " << t << " column " << j;
+      else
+        ASSERT_EQ(p[0] | p[pc] | p[2 * pc], 0) << "padding, token " << t << " column " << j;
+    }
+}
+
 TEST(TileEmulatorDeathTest, FaultsWhereTheHardwareWould) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
@@ -109,6 +159,20 @@ std::vector<float> emulated(const MatView& w, const std::vector<uint8_t>& xa, in
   for (int64_t r0 = 0; r0 < w.rows; r0 += piece)
     cpu::amx_emu::gemm_rows(w, xa.data(), n, r0, std::min(w.rows, r0 + piece), y.data());
   return y;
+}
+
+// Each token's row from all n prepared rows xa against the same token among 17 tokens taken from 8 and from 24.
+void expect_same_bits_in_parts(const MatView& w, const std::vector<uint8_t>& xa, int64_t n, std::string_view what) {
+  const std::vector<float> all = emulated(w, xa, n, w.rows);
+  const size_t row = xa.size() / size_t(n);
+  for (int64_t t0 : {int64_t(8), int64_t(24)}) {
+    const int64_t nt = 17;
+    const std::vector<uint8_t> part(xa.begin() + ptrdiff_t(size_t(t0) * row), xa.begin() + ptrdiff_t(size_t(t0 + nt) * row));
+    const std::vector<float> some = emulated(w, part, nt, w.rows);
+    for (int64_t i = 0; i < nt * w.rows; ++i)
+      ASSERT_EQ(std::memcmp(&some[size_t(i)], &all[size_t(t0 * w.rows + i)], sizeof(float)), 0)
+          << what << " tokens from " << t0 << ": token " << t0 + i / w.rows << " row " << i % w.rows;
+  }
 }
 
 class AmxEmulated : public ::testing::Test {
@@ -159,16 +223,7 @@ TEST_F(AmxEmulated, TokensGetTheSameBitsWhereverTheTilesFall) {
     const auto m = random_matrix(rng_, t, rows, cols);
     const std::vector<float> x = rng_.normal(size_t(n * cols));
     const std::vector<uint8_t> xa = prepared_acts(*avx2_, m.w, x.data(), n);
-    const std::vector<float> all = emulated(m.w, xa, n, rows);
-    const size_t row = avx2_->act_bytes(t, cols);
-    for (int64_t t0 : {int64_t(8), int64_t(24)}) {
-      const int64_t nt = 17;
-      const std::vector<uint8_t> part(xa.begin() + ptrdiff_t(size_t(t0) * row), xa.begin() + ptrdiff_t(size_t(t0 + nt) * row));
-      const std::vector<float> some = emulated(m.w, part, nt, rows);
-      for (int64_t i = 0; i < nt * rows; ++i)
-        ASSERT_EQ(std::memcmp(&some[size_t(i)], &all[size_t(t0 * rows + i)], sizeof(float)), 0)
-            << quant::type_name(t) << " tokens from " << t0 << ": token " << t0 + i / rows << " row " << i % rows;
-    }
+    expect_same_bits_in_parts(m.w, xa, n, quant::type_name(t));
   }
 }
 
@@ -185,6 +240,49 @@ TEST_F(AmxEmulated, ExtremeBytesDoNotOverflow) {
   std::vector<float> want(size_t(n * rows));
   reference::matmul(m.w, x, n, want);
   EXPECT_LT(nmse(want, emulated(m.w, xa, n, rows)), 1e-8);
+}
+
+std::vector<uint8_t> float_acts(const std::vector<float>& x, int64_t n, int64_t cols) {
+  std::vector<uint8_t> xa(6 * size_t((cols + 31) / 32 * 32) * size_t(n));
+  cpu::amx_emu::prepare_float_act(x.data(), cols, 0, n, xa.data());
+  return xa;
+}
+
+// F16 and BF16 on the BF16 tiles hold the float contract: 1e-10 against the reference and the f32 kernels.
+TEST_F(AmxEmulated, FloatTypesKeepTheFloatContract) {
+  for (DType t : {DType::F16, DType::BF16}) {
+    for (int64_t cols : {int64_t(7), int64_t(300), int64_t(1100)}) {  // part tiles, three 512-column segments
+      for (int64_t rows : {int64_t(37), int64_t(16), int64_t(5)}) {
+        const auto m = random_matrix(rng_, t, rows, cols);
+        for (int64_t n : {16, 17, 31, 33, 48, 64}) {
+          if (cols > 1024 && n > 33) continue;
+          const std::vector<float> x = rng_.normal(size_t(n * cols));
+          const std::vector<uint8_t> xa = float_acts(x, n, cols);
+          std::vector<float> want(size_t(n * rows)), f32(size_t(n * rows));
+          reference::matmul(m.w, x, n, want);
+          for (int64_t t0 = 0; t0 < n; t0 += 3)
+            avx2_->matmul_rows(m.w, x.data() + t0 * cols, nullptr, std::min<int64_t>(3, n - t0), 0, rows,
+                               f32.data() + t0 * rows);
+          for (int64_t piece : {int64_t(5), int64_t(16), rows}) {
+            const std::vector<float> got = emulated(m.w, xa, n, piece);
+            const std::string what = std::string(quant::type_name(t)) + " rows=" + std::to_string(rows) +
+                                     " cols=" + std::to_string(cols) + " n=" + std::to_string(n) +
+                                     " piece=" + std::to_string(piece);
+            EXPECT_LT(nmse(want, got), 1e-10) << what;
+            EXPECT_LT(nmse(f32, got), 1e-10) << what;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_F(AmxEmulated, FloatTokensGetTheSameBitsWhereverTheTilesFall) {
+  const int64_t rows = 40, cols = 700, n = 45;  // token tiles 0, 16, 29: a pair and a lone one
+  const auto m = random_matrix(rng_, DType::F16, rows, cols);
+  const std::vector<float> x = rng_.normal(size_t(n * cols));
+  const std::vector<uint8_t> xa = float_acts(x, n, cols);
+  expect_same_bits_in_parts(m.w, xa, n, "F16");
 }
 
 TEST(AmxTable, OfferedOnlyWithTheAvx512TableAndNamed) {

@@ -106,14 +106,15 @@ TEST(Packed, MatchesReferenceAndStoredLayout) {
 // from x, and with many tokens walks blocks of tokens; a token's row must not depend on any of it: each
 // token (21: two tiles and a tail of 5; 520 x 4100 columns: blocks of 248, 248 and 24 tokens) gets the
 // bits it gets alone. The copy is prepared in two ranges split at a tile, as matmul_parallel's
-// threads do, then checked against one call. The AVX2 table's packed kernels serve batches below
-// kPrefillMinTokens (more go to its panels on the stored layout), so there the batch is 15 tokens.
+// threads do, then checked against one call. The AVX2 and AMX tables' packed kernels serve batches below
+// kPrefillMinTokens (more go to their panels or tiles on the stored layout), so there the batch is 15 tokens.
 TEST(Packed, F16TokensGetTheSameBitsInATileAsAlone) {
   REQUIRE_PACKING_TABLES(tables);
   Rng rng(43);
   for (const CpuKernels* k : tables) {
     for (auto [rows, cols, all_n] : {std::tuple<int64_t, int64_t, int64_t>{37, 45, 21}, {37, 512, 21}, {100, 4100, 520}}) {
-      const int64_t n = k->isa == Isa::avx2 ? std::min<int64_t>(all_n, kPrefillMinTokens - 1) : all_n;
+      const bool panels_above = k->isa == Isa::avx2 || k->isa == Isa::amx;
+      const int64_t n = panels_above ? std::min<int64_t>(all_n, kPrefillMinTokens - 1) : all_n;
       const RandomMatrix m = random_matrix(rng, DType::F16, rows, cols);
       const Packed p = pack(*k, m.w);
       const std::vector<float> x = rng.normal(size_t(n * cols));

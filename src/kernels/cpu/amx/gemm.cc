@@ -39,6 +39,29 @@ struct HwTiles {
   static void store_c(void* p, size_t stride) {
     asm volatile("tilestored %%tmm0, (%0,%1,1)" ::"r"(p), "r"(stride) : "memory");
   }
+  // The float kernel's tiles (x86::float_tile_config): C = tmm0-3, A = tmm4-5, B = tmm6-7.
+  static void fzero() { asm volatile("tilezero %%tmm0\n\ttilezero %%tmm1\n\ttilezero %%tmm2\n\ttilezero %%tmm3" ::); }
+  static void fload_a(const void* a0, const void* a1, size_t stride) {
+    asm volatile("tileloadd (%0,%2,1), %%tmm4\n\ttileloadd (%1,%2,1), %%tmm5" ::"r"(a0), "r"(a1), "r"(stride)
+                 : "memory");
+  }
+  static void fload_b(const void* b0, const void* b1) {
+    asm volatile("tileloadd (%0,%2,1), %%tmm6\n\ttileloadd (%1,%2,1), %%tmm7" ::"r"(b0), "r"(b1), "r"(size_t(64))
+                 : "memory");
+  }
+  static void fdot() {
+    asm volatile(
+        "tdpbf16ps %%tmm6, %%tmm4, %%tmm0\n\ttdpbf16ps %%tmm7, %%tmm4, %%tmm1\n\t"
+        "tdpbf16ps %%tmm6, %%tmm5, %%tmm2\n\ttdpbf16ps %%tmm7, %%tmm5, %%tmm3" ::);
+  }
+  static void fstore(int which, void* p, size_t stride) {
+    switch (which) {
+      case 0: asm volatile("tilestored %%tmm0, (%0,%1,1)" ::"r"(p), "r"(stride) : "memory"); break;
+      case 1: asm volatile("tilestored %%tmm1, (%0,%1,1)" ::"r"(p), "r"(stride) : "memory"); break;
+      case 2: asm volatile("tilestored %%tmm2, (%0,%1,1)" ::"r"(p), "r"(stride) : "memory"); break;
+      default: asm volatile("tilestored %%tmm3, (%0,%1,1)" ::"r"(p), "r"(stride) : "memory"); break;
+    }
+  }
 };
 
 // Deterministic bytes for the start-up check.
@@ -81,23 +104,53 @@ bool check_one(DType t, int64_t rows, int64_t cols, int64_t n, Fix fix, std::str
   return true;
 }
 
+// F16 weights (values of N(0, 1)-like size from the bytes) against the emulator: the float kernel's tiles.
+bool check_f16(int64_t rows, int64_t cols, int64_t n, std::string* why) {
+  Bytes bytes;
+  std::vector<f16> wv(size_t(rows * cols));
+  for (f16& v : wv) v = f32_to_f16(float(int(bytes.next()) - 128) / 37.0f);
+  std::vector<float> x(size_t(n * cols));
+  for (float& v : x) v = float(int(bytes.next()) - 128) / 29.0f + float(bytes.next()) * 1e-6f;
+  std::vector<uint8_t> xa(amx_float_act_bytes(cols) * size_t(n));
+  amx_prepare_float_act(x.data(), cols, 0, n, xa.data());
+  const MatView w{DType::F16, reinterpret_cast<const uint8_t*>(wv.data()), rows, cols, size_t(cols) * sizeof(f16)};
+  std::vector<float> hw(size_t(n * rows)), emu(size_t(n * rows));
+  amx_gemm_float_rows<HwTiles>(w, xa.data(), n, 0, rows, hw.data());
+  amx_gemm_float_rows<x86::EmuTiles>(w, xa.data(), n, 0, rows, emu.data());
+  for (size_t i = 0; i < hw.size(); ++i)
+    if (!(std::fabs(hw[i] - emu[i]) <= 1e-5f * (1.0f + std::fabs(emu[i])))) {
+      *why = fmt::format("F16 {}x{}, {} tokens: token {} row {}: tiles {} against the emulator's {}", rows, cols, n,
+                         int64_t(i) / rows, int64_t(i) % rows, hw[i], emu[i]);
+      return false;
+    }
+  return true;
+}
+
 }  // namespace
 
-bool gemm_supports(DType t) { return x86::uses_act_q8(t); }
+bool gemm_supports(DType t) { return x86::uses_act_q8(t) || t == DType::F16 || t == DType::BF16; }
 
 void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  if (w.type == DType::F16 || w.type == DType::BF16) return amx_gemm_float_rows<HwTiles>(w, xa, n, r0, r1, y);
   amx_gemm_rows<HwTiles>(w, xa, n, r0, r1, y);
+}
+
+size_t float_act_bytes(int64_t cols) { return amx_float_act_bytes(cols); }
+
+void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
+  amx_prepare_float_act(x, cols, t0, t1, dst);
 }
 
 bool self_check(std::string* why) {
   // Q8_0 across two panel segments (k = 32, no minimum), Q4_K (minimums), Q6_K (k = 16 half chunks); 20 rows
-  // (a partial group) and 21 tokens (the overlapping last tile).
+  // (a partial group) and 21 tokens (the overlapping last tile). F16: 37 rows (a partial second group), 600
+  // columns (two segments, a part tile), 37 tokens (three token tiles: a pair and a lone one).
   const auto q8 = [](BlockQ8_0& b) { b.d = f32_to_f16(0.01f); };
   const auto q4k = [](BlockQ4_K& b) { b.d = f32_to_f16(0.002f), b.dmin = f32_to_f16(0.001f); };
   const auto q6k = [](BlockQ6_K& b) { b.d = f32_to_f16(0.0005f); };
   return check_one<BlockQ8_0>(DType::Q8_0, 20, 32 * (kAmxSegChunks + 1), 21, q8, why) &&
          check_one<BlockQ4_K>(DType::Q4_K, 20, 512, 21, q4k, why) &&
-         check_one<BlockQ6_K>(DType::Q6_K, 20, 512, 21, q6k, why);
+         check_one<BlockQ6_K>(DType::Q6_K, 20, 512, 21, q6k, why) && check_f16(37, 600, 37, why);
 }
 
 }  // namespace slm::kernels::cpu::amx

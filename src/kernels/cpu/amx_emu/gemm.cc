@@ -21,7 +21,12 @@ namespace {
 }  // namespace
 
 void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  if (w.type == DType::F16 || w.type == DType::BF16) return amx_gemm_float_rows<x86::EmuTiles>(w, xa, n, r0, r1, y);
   amx_gemm_rows<x86::EmuTiles>(w, xa, n, r0, r1, y);
+}
+
+void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
+  amx_prepare_float_act(x, cols, t0, t1, dst);
 }
 
 }  // namespace slm::kernels::cpu::amx_emu

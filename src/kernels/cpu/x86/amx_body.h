@@ -132,3 +132,129 @@ void amx_gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int6
     default: return;  // not an ActQ8 type (x86::uses_act_q8): the table does not route it here
   }
 }
+
+// ---- F16 and BF16 weights on AMX-BF16, exactly -------------------------------------------------------
+// BF16 products alone would round the weights (F16 keeps 11 significant bits, BF16 8) and the activations
+// (24 bits). Instead each activation is split into three BF16 pieces, x = x0 + x1 + x2 exactly (the top 8
+// significant bits, the next 8, the last 8), and each F16 weight into two, w = w0 + w1 (8 + 3 bits); BF16
+// products are exact in f32, so the five TDPBF16PS of w0 x0 + w0 x1 + w0 x2 + w1 x0 + w1 x1 leave out only
+// w1 x2 (below 2^-24 of w x) and differ from f32 FMAs by summation order. BF16 weights are one piece (three
+// products). prepare_act gives each token its three pieces, each padded with zeros to whole 32-column tiles;
+// the panel holds the weight pieces in the B tiles' pair order; four C tiles (two tiles of 16 tokens x two
+// groups of 16 rows) stay in the tile registers over a segment of kAmxFSegCols columns.
+
+constexpr int64_t kAmxFSegCols = 512;
+
+inline int64_t amx_float_cols(int64_t cols) { return (cols + 31) / 32 * 32; }
+
+// Bytes of one prepared row for F16 / BF16 weights: three BF16 pieces of amx_float_cols(cols) values.
+inline size_t amx_float_act_bytes(int64_t cols) { return 3 * size_t(amx_float_cols(cols)) * sizeof(uint16_t); }
+
+// Rows [t0, t1) of x (cols floats each) as three BF16 pieces per row (see above).
+inline void amx_prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
+  const int64_t pc = amx_float_cols(cols);
+  for (int64_t t = t0; t < t1; ++t) {
+    uint16_t* p0 = static_cast<uint16_t*>(dst) + size_t(t) * 3 * size_t(pc);
+    uint16_t* p1 = p0 + pc;
+    uint16_t* p2 = p1 + pc;
+    const float* xt = x + t * cols;
+    for (int64_t j = 0; j < cols; ++j) {
+      const uint32_t u = f32_bits(xt[j]), h = u & 0xFFFF0000u;
+      const float r1 = xt[j] - f32_from_bits(h);
+      const uint32_t m = f32_bits(r1) & 0xFFFF0000u;
+      const float r2 = r1 - f32_from_bits(m);
+      p0[j] = uint16_t(h >> 16), p1[j] = uint16_t(m >> 16), p2[j] = uint16_t(f32_bits(r2) >> 16);
+    }
+    for (int64_t j = cols; j < pc; ++j) p0[j] = p1[j] = p2[j] = 0;
+  }
+}
+
+// [32-column step][weight piece][row group] -> one B tile: 16 column pairs x 16 rows x 2 BF16.
+struct AmxFPanel {
+  alignas(64) uint32_t b[kAmxFSegCols / 32][2][2][16][16];
+};
+
+// Rows [rb, rb + rows) (rows <= 32), columns [k0, k0 + nk) of w into p; rows and columns past them zero.
+template <class Load, bool kLo>
+void amx_fpanel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t k0, int64_t nk, AmxFPanel& p) {
+  const int64_t steps = (nk + 31) / 32;
+  for (int64_t i = 0; i < 32; ++i) {
+    const int g = int(i / 16), r = int(i % 16);
+    alignas(32) float v[kAmxFSegCols];
+    int64_t j = 0;
+    if (i < rows) {
+      const uint8_t* row = w.row(rb + i);
+      for (; j + 8 <= nk; j += 8) _mm256_store_ps(v + j, Load::load8(row, k0 + j));
+      for (; j < nk; ++j) v[j] = Load::load1(row, k0 + j);
+    }
+    for (; j < steps * 32; ++j) v[j] = 0.0f;
+    for (int64_t s = 0; s < steps; ++s)
+      for (int q = 0; q < 16; ++q) {
+        const float a = v[32 * s + 2 * q], b = v[32 * s + 2 * q + 1];
+        const uint32_t ha = f32_bits(a) & 0xFFFF0000u, hb = f32_bits(b) & 0xFFFF0000u;
+        p.b[s][0][g][q][r] = (ha >> 16) | hb;
+        if constexpr (kLo) {
+          const uint32_t la = f32_bits(a - f32_from_bits(ha)), lb = f32_bits(b - f32_from_bits(hb));
+          p.b[s][1][g][q][r] = (la >> 16) | (lb & 0xFFFF0000u);
+        }
+      }
+  }
+}
+
+// Adds (or stores, on the first segment) C tile `which` (16 tokens x 16 rows, f32) for tokens from `keep`.
+template <class Tiles>
+void amx_fstore(int which, int64_t keep, float* y, int64_t ldy, int64_t rows, bool first) {
+  alignas(64) float c[16][16];
+  Tiles::fstore(which, c, 64);
+  for (int64_t t = keep; t < 16; ++t)
+    for (int64_t r = 0; r < rows; ++r) y[t * ldy + r] = first ? c[t][r] : y[t * ldy + r] + c[t][r];
+}
+
+template <class Tiles, class Load, bool kLo>
+void amx_gemm_f(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  const int64_t pc = amx_float_cols(w.cols);
+  const size_t astride = amx_float_act_bytes(w.cols);
+  const uint16_t* a = static_cast<const uint16_t*>(xa);
+  const int64_t tiles = (n + 15) / 16;
+  Tiles::configure(x86::float_tile_config());
+  AmxFPanel p;
+  for (int64_t rb = r0; rb < r1; rb += 32) {
+    const int64_t rows = std::min<int64_t>(32, r1 - rb);
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kAmxFSegCols) {
+      const int64_t nk = std::min(kAmxFSegCols, w.cols - k0), steps = (nk + 31) / 32;
+      amx_fpanel_fill<Load, kLo>(w, rb, rows, k0, nk, p);
+      // Token tiles in pairs; tile i starts at min(16 i, n - 16) and keeps its tokens from 16 i on.
+      for (int64_t i = 0; i < tiles; i += 2) {
+        const int64_t s0 = std::min(16 * i, n - 16), s1 = std::min(16 * (i + 1), n - 16);
+        const uint16_t* a0 = a + size_t(s0) * astride / 2 + k0;
+        const uint16_t* a1 = a + size_t(s1) * astride / 2 + k0;
+        Tiles::fzero();
+        for (int64_t s = 0; s < steps; ++s) {
+          for (int wp = 0; wp < (kLo ? 2 : 1); ++wp) {
+            Tiles::fload_b(p.b[s][wp][0], p.b[s][wp][1]);
+            for (int ap = 0; ap < 3 - wp; ++ap) {
+              Tiles::fload_a(a0 + ap * pc + 32 * s, a1 + ap * pc + 32 * s, astride);
+              Tiles::fdot();
+            }
+          }
+        }
+        const bool first = k0 == 0;
+        float* y0 = y + s0 * w.rows + rb;
+        float* y1 = y + s1 * w.rows + rb;
+        amx_fstore<Tiles>(0, 16 * i - s0, y0, w.rows, std::min<int64_t>(16, rows), first);
+        if (rows > 16) amx_fstore<Tiles>(1, 16 * i - s0, y0 + 16, w.rows, rows - 16, first);
+        if (i + 1 < tiles) {
+          amx_fstore<Tiles>(2, 16 * (i + 1) - s1, y1, w.rows, std::min<int64_t>(16, rows), first);
+          if (rows > 16) amx_fstore<Tiles>(3, 16 * (i + 1) - s1, y1 + 16, w.rows, rows - 16, first);
+        }
+      }
+    }
+  }
+  Tiles::release();
+}
+
+template <class Tiles>
+void amx_gemm_float_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  if (w.type == DType::F16) return amx_gemm_f<Tiles, LoadF16, true>(w, xa, n, r0, r1, y);
+  if (w.type == DType::BF16) return amx_gemm_f<Tiles, LoadBF16, false>(w, xa, n, r0, r1, y);
+}

@@ -5,6 +5,7 @@
 // hardware would fault. Plain C++: no intrinsics.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -33,6 +34,15 @@ inline TileConfig gemm_tile_config(int k) {
   c.colsb[0] = 64, c.rows[0] = 16;
   c.colsb[1] = uint16_t(k), c.rows[1] = 16;
   c.colsb[2] = 64, c.rows[2] = uint8_t(k / 4);
+  return c;
+}
+
+// The float kernel's eight tiles, all 16 x 64 bytes: C (tmm0-3) the f32 sums of two token tiles x two row
+// groups (C[2 t + g]), A (tmm4, tmm5) 16 tokens x 32 BF16, B (tmm6, tmm7) 16 column pairs x 16 rows x 2 BF16.
+inline TileConfig float_tile_config() {
+  TileConfig c;
+  c.palette = 1;
+  for (int i = 0; i < kTileCount; ++i) c.colsb[i] = 64, c.rows[i] = 16;
   return c;
 }
 
@@ -91,6 +101,36 @@ class TileEmulator {
         std::memcpy(t_[c][m] + 4 * n, &sum, 4);
       }
   }
+  // TDPBF16PS c += a . b: f32 c[m][n] += a[m][2k] * b[k][2n] + a[m][2k + 1] * b[k][2n + 1] over the pairs k,
+  // BF16 inputs widened with denormals read as zero, each addition rounded to nearest, denormal sums flushed.
+  void dpbf16ps(int c, int a, int b) {
+    valid(c), valid(a), valid(b);
+    SLM_CHECK(c != a && c != b && a != b, "[amx] tdpbf16ps operands {} {} {} not distinct", c, a, b);
+    SLM_CHECK(cfg_.colsb[a] % 4 == 0 && cfg_.colsb[a] / 4 == cfg_.rows[b],
+              "[amx] tdpbf16ps: A colsb {} for B rows {}", cfg_.colsb[a], cfg_.rows[b]);
+    SLM_CHECK(cfg_.colsb[c] == cfg_.colsb[b] && cfg_.rows[c] == cfg_.rows[a] && cfg_.colsb[c] % 4 == 0,
+              "[amx] tdpbf16ps: C {} x {} from A rows {}, B colsb {}", cfg_.rows[c], cfg_.colsb[c], cfg_.rows[a],
+              cfg_.colsb[b]);
+    const auto bf = [](const uint8_t* p) {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      const uint32_t u = (h & 0x7F80u) == 0 ? uint32_t(h & 0x8000u) << 16 : uint32_t(h) << 16;  // DAZ
+      float f;
+      std::memcpy(&f, &u, 4);
+      return f;
+    };
+    const auto ftz = [](float f) { return std::fabs(f) < 1.17549435e-38f ? std::copysign(0.0f, f) : f; };
+    for (int m = 0; m < cfg_.rows[c]; ++m)
+      for (int n = 0; n < cfg_.colsb[c] / 4; ++n) {
+        float sum;
+        std::memcpy(&sum, t_[c][m] + 4 * n, 4);
+        for (int k = 0; k < cfg_.colsb[a] / 4; ++k) {
+          sum = ftz(sum + bf(t_[a][m] + 4 * k) * bf(t_[b][k] + 4 * n));
+          sum = ftz(sum + bf(t_[a][m] + 4 * k + 2) * bf(t_[b][k] + 4 * n + 2));
+        }
+        std::memcpy(t_[c][m] + 4 * n, &sum, 4);
+      }
+  }
 
  private:
   void valid(int i) const {
@@ -115,6 +155,22 @@ struct EmuTiles {
   static void load_b(const void* p, size_t stride) { state().load(2, p, stride); }
   static void dot() { state().dpbssd(0, 1, 2); }
   static void store_c(void* p, size_t stride) { state().store(0, p, stride); }
+  // The float kernel's tiles (float_tile_config).
+  static void fzero() {
+    for (int i = 0; i < 4; ++i) state().zero(i);
+  }
+  static void fload_a(const void* a0, const void* a1, size_t stride) {
+    state().load(4, a0, stride);
+    state().load(5, a1, stride);
+  }
+  static void fload_b(const void* b0, const void* b1) {
+    state().load(6, b0, 64);
+    state().load(7, b1, 64);
+  }
+  static void fdot() {
+    state().dpbf16ps(0, 4, 6), state().dpbf16ps(1, 4, 7), state().dpbf16ps(2, 5, 6), state().dpbf16ps(3, 5, 7);
+  }
+  static void fstore(int which, void* p, size_t stride) { state().store(which, p, stride); }
 };
 
 }  // namespace slm::kernels::cpu::x86
