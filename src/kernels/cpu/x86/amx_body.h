@@ -1,5 +1,6 @@
-// The AMX prefill matmul (integer weight types), written once over a tile interface `Tiles` (the hardware's
-// instructions in cpu/amx/, the C++ emulator of x86/tiles.h in cpu/amx_emu/ and in the start-up check).
+// The AMX prefill matmuls (integer types on AMX-INT8 here, F16 / BF16 on AMX-BF16 below), written once over
+// a tile interface `Tiles` (the hardware's instructions in cpu/amx/, the C++ emulator of x86/tiles.h in
+// cpu/amx_emu/ and in the start-up check).
 // Included inside an ISA namespace after decoders.h; the float work is GCC vector code, so the same text runs
 // as 512-bit registers in the AMX table and as pairs of 256-bit ones in the emulated build.
 //
