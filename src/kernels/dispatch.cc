@@ -45,8 +45,7 @@ bool cpu_has_avx512() {
 // stays on AVX-512. Checked once.
 bool amx_usable() {
   if (!cpu_has_avx512() || !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-int8") ||
-      !__builtin_cpu_supports("amx-bf16") ||
-      !__builtin_cpu_supports("xsave"))
+      !__builtin_cpu_supports("amx-bf16") || !__builtin_cpu_supports("xsave"))
     return false;
   uint32_t lo, hi;
   asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
