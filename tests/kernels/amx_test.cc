@@ -15,6 +15,7 @@
 #include "kernels/cpu/x86/tiles.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul_test_util.h"
+#include "kernels/parallel.h"
 #include "kernels/reference/reference.h"
 #include "quant/quant.h"
 
@@ -283,6 +284,34 @@ TEST_F(AmxEmulated, FloatTokensGetTheSameBitsWhereverTheTilesFall) {
   const std::vector<float> x = rng_.normal(size_t(n * cols));
   const std::vector<uint8_t> xa = float_acts(x, n, cols);
   expect_same_bits_in_parts(m.w, xa, n, "F16");
+}
+
+// The whole table (routing of amx/table_over.h over the emulated tiles) through matmul_parallel on the pool:
+// below 16 tokens the base kernels (F16 reading x), from 16 the tiles, from 64 activations prepared by
+// threads and blocks of tokens; fused q/k/v-like outputs sharing one prepared activation.
+TEST_F(AmxEmulated, TableThroughMatmulParallel) {
+  const CpuKernels& k = cpu::amx_emu::table();
+  EXPECT_EQ(k.isa, Isa::amx);
+  for (DType t : {DType::Q4_0, DType::Q8_0, DType::Q6_K, DType::F16, DType::BF16}) {
+    const int64_t cols = 512;
+    const auto a = random_matrix(rng_, t, 48, cols), b = random_matrix(rng_, t, 20, cols);
+    for (int64_t n : {5, 16, 40, 70}) {
+      const std::vector<float> x = rng_.normal(size_t(n * cols));
+      std::vector<float> want_a(size_t(n * 48)), want_b(size_t(n * 20));
+      reference::matmul(a.w, x, n, want_a);
+      reference::matmul(b.w, x, n, want_b);
+      std::vector<float> ya(want_a.size(), std::nanf("")), yb(want_b.size(), std::nanf(""));
+      const MatmulOut outs[] = {{&a.w, ya}, {&b.w, yb}};
+      matmul_parallel_fused(k, outs, x, n);
+      const double tol = t == DType::F16 || t == DType::BF16 ? 1e-10 : 2e-4;
+      const std::string what = std::string(quant::type_name(t)) + " n=" + std::to_string(n);
+      EXPECT_LT(nmse(want_a, ya), tol) << what;
+      EXPECT_LT(nmse(want_b, yb), tol) << what;
+      std::vector<float> alone(want_a.size(), std::nanf(""));
+      matmul_parallel(k, a.w, x, n, alone);
+      EXPECT_EQ(0, std::memcmp(alone.data(), ya.data(), alone.size() * sizeof(float))) << what << ": fused and alone";
+    }
+  }
 }
 
 TEST(AmxTable, OfferedOnlyWithTheAvx512TableAndNamed) {

@@ -1,4 +1,4 @@
-// The AMX table's prefill (cpu/amx/) and the same kernel over emulated tiles (cpu/amx_emu/), see
+// The AMX table's prefill (cpu/amx/) and the same kernels over emulated tiles (cpu/amx_emu/), see
 // x86/amx_body.h. The AMX table is the AVX-512 table with integer prefill moved onto the tiles.
 #pragma once
 
@@ -36,5 +36,9 @@ namespace slm::kernels::cpu::amx_emu {
 // AVX2 + F16C; for tests.
 void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y);
 void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst);
+
+// The AMX table's routing (amx/table_over.h) over the AVX2 table and the emulated tiles (isa reads amx): the
+// whole table, matmul_parallel included, on any CPU with AVX2. Tests only; dispatch never offers it.
+const CpuKernels& table();
 
 }  // namespace slm::kernels::cpu::amx_emu

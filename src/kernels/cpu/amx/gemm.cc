@@ -13,6 +13,7 @@
 
 #include "core/f16.h"
 #include "kernels/cpu/amx/amx.h"
+#include "kernels/cpu/amx/table_over.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/cpu/x86/k_scales.h"
 #include "kernels/cpu/x86/tiles.h"
@@ -128,7 +129,7 @@ bool check_f16(int64_t rows, int64_t cols, int64_t n, std::string* why) {
 
 }  // namespace
 
-bool gemm_supports(DType t) { return x86::uses_act_q8(t) || t == DType::F16 || t == DType::BF16; }
+bool gemm_supports(DType t) { return tile_supports(t); }
 
 void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
   if (w.type == DType::F16 || w.type == DType::BF16) return amx_gemm_float_rows<HwTiles>(w, xa, n, r0, r1, y);

@@ -7,6 +7,8 @@
 
 #include "core/f16.h"
 #include "kernels/cpu/amx/amx.h"
+#include "kernels/cpu/amx/table_over.h"
+#include "kernels/cpu/tables.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/cpu/x86/k_scales.h"
 #include "kernels/cpu/x86/tiles.h"
@@ -27,6 +29,24 @@ void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t 
 
 void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
   amx_prepare_float_act(x, cols, t0, t1, dst);
+}
+
+namespace {
+struct EmuKernels {
+  static const CpuKernels& base() { return avx2::table(); }
+  static void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+    amx_emu::gemm_rows(w, xa, n, r0, r1, y);
+  }
+  static void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
+    amx_emu::prepare_float_act(x, cols, t0, t1, dst);
+  }
+  static size_t float_act_bytes(int64_t cols) { return amx_float_act_bytes(cols); }
+};
+}  // namespace
+
+const CpuKernels& table() {
+  static const CpuKernels k = amx::TableOver<EmuKernels>::make();
+  return k;
 }
 
 }  // namespace slm::kernels::cpu::amx_emu
