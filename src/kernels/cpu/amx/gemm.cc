@@ -13,7 +13,6 @@
 
 #include "core/f16.h"
 #include "kernels/cpu/amx/amx.h"
-#include "kernels/cpu/amx/table_over.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/cpu/x86/k_scales.h"
 #include "kernels/cpu/x86/tiles.h"
@@ -74,69 +73,60 @@ struct Bytes {
   }
 };
 
-// One shape of the check: `rows` rows of `cols` columns of t, n tokens; blocks filled with `bytes` and then
-// given sane scales by `fix`.
+// The tile kernel on the hardware and on the emulator over the same n prepared rows xa: false, with the
+// first differing value in *why, unless every output agrees to f32 rounding.
+bool agree(const MatView& w, const void* xa, int64_t n, std::string* why) {
+  std::vector<float> hw(size_t(n * w.rows)), emu(hw.size());
+  amx_gemm_rows<HwTiles>(w, xa, n, 0, w.rows, hw.data());
+  amx_gemm_rows<x86::EmuTiles>(w, xa, n, 0, w.rows, emu.data());
+  for (size_t i = 0; i < hw.size(); ++i)
+    if (!(std::fabs(hw[i] - emu[i]) <= 1e-5f * (1.0f + std::fabs(emu[i])))) {
+      *why = fmt::format("{} {}x{}, {} tokens: token {} row {}: tiles {} against the emulator's {}",
+                         dtype_info(w.type).name, w.rows, w.cols, n, int64_t(i) / w.rows, int64_t(i) % w.rows, hw[i],
+                         emu[i]);
+      return false;
+    }
+  return true;
+}
+
+// An integer type: `rows` rows of `cols` columns of t, n tokens; blocks filled with bytes and then given sane
+// scales by `fix`; activations of random int8 with their scales.
 template <class Block, class Fix>
-bool check_one(DType t, int64_t rows, int64_t cols, int64_t n, Fix fix, std::string* why) {
+bool check_q(DType t, int64_t rows, int64_t cols, int64_t n, Fix fix, std::string* why) {
   Bytes bytes;
   const size_t rb = row_bytes(t, cols);
   std::vector<uint8_t> wbytes(rb * size_t(rows));
   for (uint8_t& b : wbytes) b = bytes.next();
   Block* blocks = reinterpret_cast<Block*>(wbytes.data());
   for (size_t i = 0; i < wbytes.size() / sizeof(Block); ++i) fix(blocks[i]);
-  const int64_t nb = cols / 32;
-  std::vector<x86::ActQ8> a(size_t(n * nb));
+  std::vector<x86::ActQ8> a(size_t(n * cols / 32));
   for (x86::ActQ8& blk : a) {
     int sum = 0;
     for (int8_t& q : blk.qs) q = int8_t(bytes.next() % 255 - 127), sum += q;
     blk.d = 0.01f + float(bytes.next()) / 1024.0f;
     blk.s = blk.d * float(sum);
   }
-  const MatView w{t, wbytes.data(), rows, cols, rb};
-  std::vector<float> hw(size_t(n * rows)), emu(size_t(n * rows));
-  amx_gemm_rows<HwTiles>(w, a.data(), n, 0, rows, hw.data());
-  amx_gemm_rows<x86::EmuTiles>(w, a.data(), n, 0, rows, emu.data());
-  for (size_t i = 0; i < hw.size(); ++i)
-    if (!(std::fabs(hw[i] - emu[i]) <= 1e-5f * (1.0f + std::fabs(emu[i])))) {
-      *why = fmt::format("{} {}x{}, {} tokens: token {} row {}: tiles {} against the emulator's {}", dtype_info(t).name,
-                         rows, cols, n, int64_t(i) / rows, int64_t(i) % rows, hw[i], emu[i]);
-      return false;
-    }
-  return true;
+  return agree(MatView{t, wbytes.data(), rows, cols, rb}, a.data(), n, why);
 }
 
-// F16 weights (values of N(0, 1)-like size from the bytes) against the emulator: the float kernel's tiles.
+// F16 weights and activations of N(0, 1)-like size from the bytes: the float kernel's tiles.
 bool check_f16(int64_t rows, int64_t cols, int64_t n, std::string* why) {
   Bytes bytes;
   std::vector<f16> wv(size_t(rows * cols));
   for (f16& v : wv) v = f32_to_f16(float(int(bytes.next()) - 128) / 37.0f);
   std::vector<float> x(size_t(n * cols));
   for (float& v : x) v = float(int(bytes.next()) - 128) / 29.0f + float(bytes.next()) * 1e-6f;
-  std::vector<uint8_t> xa(amx_float_act_bytes(cols) * size_t(n));
+  std::vector<uint8_t> xa(float_act_bytes(cols) * size_t(n));
   amx_prepare_float_act(x.data(), cols, 0, n, xa.data());
   const MatView w{DType::F16, reinterpret_cast<const uint8_t*>(wv.data()), rows, cols, size_t(cols) * sizeof(f16)};
-  std::vector<float> hw(size_t(n * rows)), emu(size_t(n * rows));
-  amx_gemm_float_rows<HwTiles>(w, xa.data(), n, 0, rows, hw.data());
-  amx_gemm_float_rows<x86::EmuTiles>(w, xa.data(), n, 0, rows, emu.data());
-  for (size_t i = 0; i < hw.size(); ++i)
-    if (!(std::fabs(hw[i] - emu[i]) <= 1e-5f * (1.0f + std::fabs(emu[i])))) {
-      *why = fmt::format("F16 {}x{}, {} tokens: token {} row {}: tiles {} against the emulator's {}", rows, cols, n,
-                         int64_t(i) / rows, int64_t(i) % rows, hw[i], emu[i]);
-      return false;
-    }
-  return true;
+  return agree(w, xa.data(), n, why);
 }
 
 }  // namespace
 
-bool gemm_supports(DType t) { return tile_supports(t); }
-
 void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  if (w.type == DType::F16 || w.type == DType::BF16) return amx_gemm_float_rows<HwTiles>(w, xa, n, r0, r1, y);
   amx_gemm_rows<HwTiles>(w, xa, n, r0, r1, y);
 }
-
-size_t float_act_bytes(int64_t cols) { return amx_float_act_bytes(cols); }
 
 void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
   amx_prepare_float_act(x, cols, t0, t1, dst);
@@ -149,9 +139,9 @@ bool self_check(std::string* why) {
   const auto q8 = [](BlockQ8_0& b) { b.d = f32_to_f16(0.01f); };
   const auto q4k = [](BlockQ4_K& b) { b.d = f32_to_f16(0.002f), b.dmin = f32_to_f16(0.001f); };
   const auto q6k = [](BlockQ6_K& b) { b.d = f32_to_f16(0.0005f); };
-  return check_one<BlockQ8_0>(DType::Q8_0, 20, 32 * (kAmxSegChunks + 1), 21, q8, why) &&
-         check_one<BlockQ4_K>(DType::Q4_K, 20, 512, 21, q4k, why) &&
-         check_one<BlockQ6_K>(DType::Q6_K, 20, 512, 21, q6k, why) && check_f16(37, 600, 37, why);
+  return check_q<BlockQ8_0>(DType::Q8_0, 20, 32 * (kAmxSegChunks + 1), 21, q8, why) &&
+         check_q<BlockQ4_K>(DType::Q4_K, 20, 512, 21, q4k, why) &&
+         check_q<BlockQ6_K>(DType::Q6_K, 20, 512, 21, q6k, why) && check_f16(37, 600, 37, why);
 }
 
 }  // namespace slm::kernels::cpu::amx

@@ -23,7 +23,6 @@ namespace {
 }  // namespace
 
 void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  if (w.type == DType::F16 || w.type == DType::BF16) return amx_gemm_float_rows<x86::EmuTiles>(w, xa, n, r0, r1, y);
   amx_gemm_rows<x86::EmuTiles>(w, xa, n, r0, r1, y);
 }
 
@@ -31,21 +30,8 @@ void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, voi
   amx_prepare_float_act(x, cols, t0, t1, dst);
 }
 
-namespace {
-struct EmuKernels {
-  static const CpuKernels& base() { return avx2::table(); }
-  static void gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-    amx_emu::gemm_rows(w, xa, n, r0, r1, y);
-  }
-  static void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
-    amx_emu::prepare_float_act(x, cols, t0, t1, dst);
-  }
-  static size_t float_act_bytes(int64_t cols) { return amx_float_act_bytes(cols); }
-};
-}  // namespace
-
 const CpuKernels& table() {
-  static const CpuKernels k = amx::TableOver<EmuKernels>::make();
+  static const CpuKernels k = amx::TableOver<avx2::table, gemm_rows, prepare_float_act>::make();
   return k;
 }
 

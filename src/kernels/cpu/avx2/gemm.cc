@@ -61,9 +61,7 @@ void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t 
     Dec dec{i < rows ? reinterpret_cast<decltype(dec.b)>(w.row(rb + i)) : nullptr};
     for (int64_t c = 0; c < nc; ++c) {
       if (i < rows) dec.load(c0 + c, ch);
-      alignas(32) int8_t qb[32];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
-      for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][g][4 * r], qb + 4 * s, 4);
+      store_groups4(ch.q, &p.q[c][0][g][4 * r], sizeof p.q[c][0]);
       if constexpr (kWide<Dec>) {
         p.d[c][0][g][r] = ch.d;
         continue;
@@ -86,6 +84,8 @@ void panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t 
   }
 }
 
+// y (+)= v on the rows of mask; all 8 (the mask all ones) through plain loads and stores, which cost less
+// than vmaskmovps (a masked store is microcoded on some CPUs).
 inline void put8(float* y, __m256 v, __m256i mask, bool first) {
   if (_mm256_movemask_ps(_mm256_castsi256_ps(mask)) == 0xFF) {
     if (!first) v = _mm256_add_ps(v, _mm256_loadu_ps(y));

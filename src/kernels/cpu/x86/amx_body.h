@@ -25,23 +25,15 @@ struct AmxPanel {
   alignas(64) float m[kAmxSegChunks][16];      // minimum per [chunk][row]
 };
 
+// Rows [rb, rb + rows) (at most 16; the rest get zero chunks: q, scales and minimum 0) and chunks [c0, c0 + nc).
 template <class Dec>
 void amx_panel_fill(const MatView& w, int64_t rb, int64_t rows, int64_t c0, int64_t nc, AmxPanel& p) {
   for (int64_t i = 0; i < 16; ++i) {
-    if (i >= rows) {
-      for (int64_t c = 0; c < nc; ++c) {
-        for (int s = 0; s < 8; ++s) std::memset(&p.q[c][s][4 * i], 0, 4);
-        p.d[c][0][i] = p.d[c][1][i] = p.m[c][i] = 0.0f;
-      }
-      continue;
-    }
-    Dec dec{reinterpret_cast<decltype(dec.b)>(w.row(rb + i))};
     Chunk ch{};
-    alignas(32) int8_t qb[32];
+    Dec dec{i < rows ? reinterpret_cast<decltype(dec.b)>(w.row(rb + i)) : nullptr};
     for (int64_t c = 0; c < nc; ++c) {
-      dec.load(c0 + c, ch);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(qb), ch.q);
-      for (int s = 0; s < 8; ++s) std::memcpy(&p.q[c][s][4 * i], qb + 4 * s, 4);
+      if (i < rows) dec.load(c0 + c, ch);
+      store_groups4(ch.q, &p.q[c][0][4 * i], sizeof p.q[c][0]);
       if constexpr (Dec::kLaneScale) {
         alignas(32) int32_t sc[8];
         _mm256_store_si256(reinterpret_cast<__m256i*>(sc), ch.lane_scale);
@@ -117,23 +109,6 @@ void amx_gemm_q(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t
   Tiles::release();
 }
 
-// y[t * w.rows + r] for t < n (n >= 16), r0 <= r < r1, xa: n ActQ8 rows (prepare_act of the x86 tables).
-template <class Tiles>
-void amx_gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  switch (w.type) {
-    case DType::Q4_0: return amx_gemm_q<Tiles, DecQ4_0>(w, xa, n, r0, r1, y);
-    case DType::Q4_1: return amx_gemm_q<Tiles, DecQ4_1>(w, xa, n, r0, r1, y);
-    case DType::Q5_0: return amx_gemm_q<Tiles, DecQ5_0>(w, xa, n, r0, r1, y);
-    case DType::Q5_1: return amx_gemm_q<Tiles, DecQ5_1>(w, xa, n, r0, r1, y);
-    case DType::Q8_0: return amx_gemm_q<Tiles, DecQ8_0>(w, xa, n, r0, r1, y);
-    case DType::IQ4_NL: return amx_gemm_q<Tiles, DecIQ4_NL>(w, xa, n, r0, r1, y);
-    case DType::Q4_K: return amx_gemm_q<Tiles, DecQ4_K>(w, xa, n, r0, r1, y);
-    case DType::Q5_K: return amx_gemm_q<Tiles, DecQ5_K>(w, xa, n, r0, r1, y);
-    case DType::Q6_K: return amx_gemm_q<Tiles, DecQ6_K>(w, xa, n, r0, r1, y);
-    default: return;  // not an ActQ8 type (x86::uses_act_q8): the table does not route it here
-  }
-}
-
 // ---- F16 and BF16 weights on AMX-BF16, exactly -------------------------------------------------------
 // BF16 products alone would round the weights (F16 keeps 11 significant bits, BF16 8) and the activations
 // (24 bits). Instead each activation is split into three BF16 pieces, x = x0 + x1 + x2 exactly (the top 8
@@ -146,14 +121,9 @@ void amx_gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int6
 
 constexpr int64_t kAmxFSegCols = 512;
 
-inline int64_t amx_float_cols(int64_t cols) { return (cols + 31) / 32 * 32; }
-
-// Bytes of one prepared row for F16 / BF16 weights: three BF16 pieces of amx_float_cols(cols) values.
-inline size_t amx_float_act_bytes(int64_t cols) { return 3 * size_t(amx_float_cols(cols)) * sizeof(uint16_t); }
-
-// Rows [t0, t1) of x (cols floats each) as three BF16 pieces per row (see above).
+// Rows [t0, t1) of x (cols floats each) as three BF16 pieces per row (see above; layout amx::float_act_bytes).
 inline void amx_prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst) {
-  const int64_t pc = amx_float_cols(cols);
+  const int64_t pc = amx::float_act_cols(cols);
   for (int64_t t = t0; t < t1; ++t) {
     uint16_t* p0 = static_cast<uint16_t*>(dst) + size_t(t) * 3 * size_t(pc);
     uint16_t* p1 = p0 + pc;
@@ -213,8 +183,8 @@ void amx_fstore(int which, int64_t keep, float* y, int64_t ldy, int64_t rows, bo
 
 template <class Tiles, class Load, bool kLo>
 void amx_gemm_f(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  const int64_t pc = amx_float_cols(w.cols);
-  const size_t astride = amx_float_act_bytes(w.cols);
+  const int64_t pc = amx::float_act_cols(w.cols);
+  const size_t astride = amx::float_act_bytes(w.cols);
   const uint16_t* a = static_cast<const uint16_t*>(xa);
   const int64_t tiles = (n + 15) / 16;
   Tiles::configure(x86::float_tile_config());
@@ -254,8 +224,22 @@ void amx_gemm_f(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t
   Tiles::release();
 }
 
+// y[t * w.rows + r] for t < n (n >= 16), r0 <= r < r1; xa: n ActQ8 rows (prepare_act of the x86 tables) for
+// the integer types, n amx_prepare_float_act rows for F16 / BF16.
 template <class Tiles>
-void amx_gemm_float_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
-  if (w.type == DType::F16) return amx_gemm_f<Tiles, LoadF16, true>(w, xa, n, r0, r1, y);
-  if (w.type == DType::BF16) return amx_gemm_f<Tiles, LoadBF16, false>(w, xa, n, r0, r1, y);
+void amx_gemm_rows(const MatView& w, const void* xa, int64_t n, int64_t r0, int64_t r1, float* y) {
+  switch (w.type) {
+    case DType::Q4_0: return amx_gemm_q<Tiles, DecQ4_0>(w, xa, n, r0, r1, y);
+    case DType::Q4_1: return amx_gemm_q<Tiles, DecQ4_1>(w, xa, n, r0, r1, y);
+    case DType::Q5_0: return amx_gemm_q<Tiles, DecQ5_0>(w, xa, n, r0, r1, y);
+    case DType::Q5_1: return amx_gemm_q<Tiles, DecQ5_1>(w, xa, n, r0, r1, y);
+    case DType::Q8_0: return amx_gemm_q<Tiles, DecQ8_0>(w, xa, n, r0, r1, y);
+    case DType::IQ4_NL: return amx_gemm_q<Tiles, DecIQ4_NL>(w, xa, n, r0, r1, y);
+    case DType::Q4_K: return amx_gemm_q<Tiles, DecQ4_K>(w, xa, n, r0, r1, y);
+    case DType::Q5_K: return amx_gemm_q<Tiles, DecQ5_K>(w, xa, n, r0, r1, y);
+    case DType::Q6_K: return amx_gemm_q<Tiles, DecQ6_K>(w, xa, n, r0, r1, y);
+    case DType::F16: return amx_gemm_f<Tiles, LoadF16, true>(w, xa, n, r0, r1, y);
+    case DType::BF16: return amx_gemm_f<Tiles, LoadBF16, false>(w, xa, n, r0, r1, y);
+    default: return;  // not amx::gemm_supports(): the table does not route it here
+  }
 }

@@ -34,6 +34,14 @@ inline uint32_t load_u32(const uint8_t* p) {
   return v;
 }
 
+// The 32 bytes of q as 8 groups of 4 (columns 4s..4s+3 at dst + s * stride): one row's place in the panels'
+// VNNI / maddubs order, where a group holds 4 columns of one row.
+inline void store_groups4(__m256i q, int8_t* dst, size_t stride) {
+  alignas(32) int8_t b[32];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(b), q);
+  for (int s = 0; s < 8; ++s) std::memcpy(dst + size_t(s) * stride, b + 4 * s, 4);
+}
+
 struct Chunk {
   __m256i q;
   __m256i lane_scale;  // per-int32-lane multiplier (Q6_K's 16-value sub-blocks)
