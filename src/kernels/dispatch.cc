@@ -41,8 +41,8 @@ bool cpu_has_avx512() {
 
 // AMX-TILE + AMX-INT8 + AMX-BF16 in cpuid, the tile state enabled by the OS (XCR0 bits 17 and 18), and Linux's
 // per-process permission for the tile data (ARCH_REQ_XCOMP_PERM), without which the first tile instruction
-// faults. Then the tiles must agree with their emulator (amx::self_check); where they do not, slm says so and
-// stays on AVX-512. Checked once.
+// faults. Then the tiles must agree with their emulator (amx::self_check, which also turns a fault of the
+// tiles into a disagreement); where they do not, slm says so and stays on AVX-512. Checked once.
 bool amx_usable() {
   if (!cpu_has_avx512() || !__builtin_cpu_supports("amx-tile") || !__builtin_cpu_supports("amx-int8") ||
       !__builtin_cpu_supports("amx-bf16") || !__builtin_cpu_supports("xsave"))
@@ -58,7 +58,7 @@ bool amx_usable() {
 #endif
   std::string why;
   if (!cpu::amx::self_check(&why)) {
-    fmt::print(stderr, "[kernels] AMX tiles disagree with their emulator ({}); using AVX-512 instead\n", why);
+    fmt::print(stderr, "[kernels] AMX self-check failed ({}); using AVX-512 instead\n", why);
     return false;
   }
   return true;

@@ -31,7 +31,8 @@ inline size_t float_act_bytes(int64_t cols) { return 3 * size_t(float_act_cols(c
 void prepare_float_act(const float* x, int64_t cols, int64_t t0, int64_t t1, void* dst);
 
 // Runs the tile kernel on the hardware and on the emulator (x86/tiles.h) over small fixed inputs of each
-// tile shape the kernel configures; false, with the reason in *why, where they disagree.
+// tile shape the kernel configures; false, with the reason in *why, where they disagree or the hardware run
+// faults (run_fault_guarded).
 bool self_check(std::string* why);
 
 }  // namespace slm::kernels::cpu::amx

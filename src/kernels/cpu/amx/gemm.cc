@@ -13,6 +13,7 @@
 
 #include "core/f16.h"
 #include "kernels/cpu/amx/amx.h"
+#include "kernels/cpu/fault_guard.h"
 #include "kernels/cpu/x86/act_q8.h"
 #include "kernels/cpu/x86/k_scales.h"
 #include "kernels/cpu/x86/tiles.h"
@@ -73,11 +74,32 @@ struct Bytes {
   }
 };
 
+// One hardware run of the tile kernel, as run_fault_guarded calls it (the kernel keeps only arrays on its
+// stack, so a fault leaves nothing to destroy).
+struct HwRun {
+  const MatView* w;
+  const void* xa;
+  int64_t n;
+  float* y;
+  static void call(void* p) {
+    const HwRun& r = *static_cast<const HwRun*>(p);
+    amx_gemm_rows<HwTiles>(*r.w, r.xa, r.n, 0, r.w->rows, r.y);
+  }
+};
+
 // The tile kernel on the hardware and on the emulator over the same n prepared rows xa: false, with the
-// first differing value in *why, unless every output agrees to f32 rounding.
+// first differing value in *why, unless every output agrees to f32 rounding. A fault on the hardware (an
+// instruction the CPU or kernel refuses, a configuration it rejects) is a disagreement too, not the end of
+// the process.
 bool agree(const MatView& w, const void* xa, int64_t n, std::string* why) {
   std::vector<float> hw(size_t(n * w.rows)), emu(hw.size());
-  amx_gemm_rows<HwTiles>(w, xa, n, 0, w.rows, hw.data());
+  HwRun run{&w, xa, n, hw.data()};
+  if (const int sig = run_fault_guarded(&HwRun::call, &run)) {
+    run_fault_guarded([](void*) { HwTiles::release(); }, nullptr);
+    *why = fmt::format("{} {}x{}, {} tokens: the tiles raised SIG{}", dtype_info(w.type).name, w.rows, w.cols, n,
+                       sigabbrev_np(sig));
+    return false;
+  }
   amx_gemm_rows<x86::EmuTiles>(w, xa, n, 0, w.rows, emu.data());
   for (size_t i = 0; i < hw.size(); ++i)
     if (!(std::fabs(hw[i] - emu[i]) <= 1e-5f * (1.0f + std::fabs(emu[i])))) {
