@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "tokenizer/json_ids.h"
 #include "tokenizer/presets.h"
 #include "tokenizer/tokenizer.h"
 
@@ -112,7 +113,9 @@ void read_decoder(const json& j, TokenizerSpec& s) {
   if (t == "Sequence") {
     for (const json& d : j.at("decoders")) read_decoder(d, s);
   } else if (t == "Strip") {
-    if (j.value("start", 0) > 0 && str_or(j, "content", " ") == " ") s.decode_strip_space = true;
+    const auto start = j.find("start");
+    if (start != j.end() && start->is_number() && start->get<double>() > 0 && str_or(j, "content", " ") == " ")
+      s.decode_strip_space = true;
   } else if (t == "Metaspace") {
     const std::string scheme = str_or(j, "prepend_scheme", bool_or(j, "add_prefix_space", true) ? "always" : "never");
     if (scheme != "never") s.decode_strip_space = true;
@@ -146,17 +149,20 @@ void read_post_processor(const json& j, TokenizerSpec& s, bool* decided) {
       if (!item.contains("SpecialToken")) continue;
       const std::string name = item["SpecialToken"].at("id").get<std::string>();
       TokenId id = kNoToken;
-      if (j.contains("special_tokens") && j["special_tokens"].contains(name) &&
-          !j["special_tokens"][name]["ids"].empty())
-        id = j["special_tokens"][name]["ids"][0].get<TokenId>();
+      // special_tokens.<name>.ids[0] where all of it is there (operator[] of a const json on a missing key
+      // is undefined behaviour, so find() all the way down).
+      if (const auto st = j.find("special_tokens"); st != j.end() && st->is_object())
+        if (const auto e = st->find(name); e != st->end() && e->is_object())
+          if (const auto ids = e->find("ids"); ids != e->end() && ids->is_array() && !ids->empty())
+            id = json_token_id(ids->front(), "tokenizer.json", "special_tokens." + name + ".ids[0]");
       if (id == kNoToken) id = id_of(s, name);
       if (!seen_seq) s.bos = id, s.add_bos = true;
       else s.eos = id, s.add_eos = true;
     }
   } else if (t == "BertProcessing" || t == "RobertaProcessing") {
     *decided = true;
-    s.bos = j.at("cls").at(1).get<TokenId>();
-    s.eos = j.at("sep").at(1).get<TokenId>();
+    s.bos = json_token_id(j.at("cls").at(1), "tokenizer.json", "post_processor.cls[1]");
+    s.eos = json_token_id(j.at("sep").at(1), "tokenizer.json", "post_processor.sep[1]");
     s.add_bos = s.add_eos = true;
   }
 }
@@ -173,11 +179,9 @@ void read_model(const json& m, TokenizerSpec& s) {
   const std::string type = str_or(m, "type");
   const json& vocab = m.at("vocab");
   size_t n = 0;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id >= (1 << 24)) fail("[tokenizer] tokenizer.json: token '{}' has id {} out of range", it.key(), id);
-    n = std::max<size_t>(n, size_t(id) + 1);
-  }
+  if (!vocab.is_object()) fail("[tokenizer] tokenizer.json: model.vocab must be an object of token: id");
+  for (auto it = vocab.begin(); it != vocab.end(); ++it)
+    n = std::max<size_t>(n, size_t(json_token_id(it.value(), "tokenizer.json", "token '" + it.key() + "'")) + 1);
   s.tokens.assign(n, "");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) s.tokens[it.value().get<size_t>()] = it.key();
   if (type == "BPE") {
@@ -205,7 +209,7 @@ void read_model(const json& m, TokenizerSpec& s) {
   const std::string unk = str_or(m, "unk_token");
   if (!unk.empty()) {
     auto it = vocab.find(unk);
-    if (it != vocab.end()) s.unk = it.value().get<TokenId>();
+    if (it != vocab.end()) s.unk = json_token_id(it.value(), "tokenizer.json", "unk_token '" + unk + "'");
   }
 }
 
@@ -225,9 +229,8 @@ Tokenizer Tokenizer::from_hf_json(std::string_view tokenizer_json, std::string_v
     // Added tokens may extend the vocabulary.
     if (j.contains("added_tokens")) {
       for (const json& a : j["added_tokens"]) {
-        AddedToken t{a.at("id").get<TokenId>(), a.at("content").get<std::string>(), bool_or(a, "special", false),
-                     bool_or(a, "lstrip", false), bool_or(a, "rstrip", false)};
-        if (t.id < 0 || t.id > 1 << 24) fail("[tokenizer] tokenizer.json: added token id {} out of range", t.id);
+        AddedToken t{json_token_id(a.at("id"), "tokenizer.json", "added token id"), a.at("content").get<std::string>(),
+                     bool_or(a, "special", false), bool_or(a, "lstrip", false), bool_or(a, "rstrip", false)};
         if (size_t(t.id) >= s.tokens.size()) s.tokens.resize(t.id + 1);
         s.tokens[t.id] = t.content;
         s.added.push_back(t);

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "tokenizer/json_ids.h"
 #include "tokenizer/presets.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -155,11 +156,9 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_json, const std:
   try {
     const nlohmann::json enc = nlohmann::json::parse(read_file(encoder_json));
     size_t n = 0;
-    for (auto it = enc.begin(); it != enc.end(); ++it) {
-      const int64_t id = it.value().get<int64_t>();
-      if (id < 0 || id >= (1 << 24)) fail("[tokenizer] {}: token '{}' has id {} out of range", encoder_json, it.key(), id);
-      n = std::max<size_t>(n, size_t(id) + 1);
-    }
+    if (!enc.is_object()) fail("[tokenizer] {}: must be an object of token: id", encoder_json);
+    for (auto it = enc.begin(); it != enc.end(); ++it)
+      n = std::max<size_t>(n, size_t(json_token_id(it.value(), encoder_json, "token '" + it.key() + "'")) + 1);
     s.tokens.assign(n, "");
     for (auto it = enc.begin(); it != enc.end(); ++it) s.tokens[it.value().get<size_t>()] = it.key();
   } catch (const nlohmann::json::exception& e) {

@@ -159,7 +159,8 @@ void Tokenizer::Impl::compile() {
     spm_words = true;
     for (const std::string& t : s.tokens) {
       for (size_t p = t.find(kSpmSpace, 1); p != std::string::npos && spm_words; p = t.find(kSpmSpace, p + 1))
-        if (t.compare(p - kSpmSpace.size(), kSpmSpace.size(), kSpmSpace) != 0) spm_words = false;
+        if (p < kSpmSpace.size() || t.compare(p - kSpmSpace.size(), kSpmSpace.size(), kSpmSpace) != 0)
+          spm_words = false;
       if (!spm_words) break;
     }
   }

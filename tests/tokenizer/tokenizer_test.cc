@@ -228,6 +228,36 @@ TEST(HfJson, ByteLevelWithTemplateAndAddedTokens) {
   EXPECT_EQ(tok.decode(std::vector<TokenId>{3, 4}), "ab ab");
 }
 
+// A TemplateProcessing whose special_tokens entry is missing, has no "ids", or is not an object: the token
+// is looked up by its name in the vocabulary instead (found by the tokenizer_fuzz target: reading the
+// missing entry was undefined behaviour).
+TEST(HfJson, TemplateProcessingWithoutIdsFallsBackToTheVocabulary) {
+  for (const char* entry : {R"("special_tokens": {"<bos>": {"i]s": [5]}})", R"("special_tokens": {"<bos>": 5})",
+                            R"("special_tokens": {"<eos>": {"ids": [6]}})", R"("special_tokens": [])"}) {
+    const std::string json = std::string(R"({
+      "added_tokens": [{"id": 5, "content": "<bos>", "special": true}],
+      "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false},
+      "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<bos>"}},
+                         {"Sequence": {"id": "A"}}], )") + entry + R"(},
+      "decoder": {"type": "ByteLevel"},
+      "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 3}, "merges": ["a b"]}})";
+    const Tokenizer tok = Tokenizer::from_hf_json(json);
+    EXPECT_TRUE(tok.add_bos()) << entry;
+    EXPECT_EQ(tok.encode("ab"), (std::vector<TokenId>{5, 3})) << entry;
+  }
+}
+
+// A SentencePiece-style vocabulary with a token whose U+2581 starts at byte 1 or 2 ("a\u2581"): the
+// word-boundary scan read before the token's start (std::out_of_range, found by the tokenizer_fuzz target).
+TEST(HfJson, SpaceMarkerNearTheStartOfAToken) {
+  const Tokenizer tok = Tokenizer::from_hf_json(R"({"pre_tokenizer": null,
+      "normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"},
+      "decoder": {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+      "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+                "vocab": {"<unk>": 0, "a": 1, "\u2581": 2, "a\u2581": 3, "ab\u2581": 4}, "merges": [["a", "\u2581"]]}})");
+  EXPECT_EQ(tok.encode("a a", {.add_special = false}), (std::vector<TokenId>{3, 1}));
+}
+
 TEST(HfJson, RejectsMalformedDocuments) {
   EXPECT_THROW(Tokenizer::from_hf_json("{"), Error);
   EXPECT_THROW(Tokenizer::from_hf_json("{}"), Error);
@@ -236,6 +266,28 @@ TEST(HfJson, RejectsMalformedDocuments) {
   EXPECT_THROW(Tokenizer::from_hf_json(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
       "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(("}, "behavior": "Isolated"}})"),
                Error);
+}
+
+// Ids that are not JSON integers in [0, 2^24) are errors naming the value, not conversions (a float or an
+// out-of-range number through get<int>() was undefined behaviour, found by the tokenizer_fuzz target).
+TEST(HfJson, RejectsIdsThatAreNotTokenIds) {
+  const auto doc = [](const std::string& vocab_id, const std::string& added_id, const std::string& unk_id) {
+    return R"({"added_tokens": [{"id": )" + added_id + R"(, "content": "<x>"}],
+      "model": {"type": "BPE", "unk_token": "<unk>", "vocab": {"a": )" + vocab_id + R"(, "<unk>": )" + unk_id +
+           R"(}, "merges": []}})";
+  };
+  EXPECT_NO_THROW(Tokenizer::from_hf_json(doc("0", "2", "1")));
+  for (const std::string bad : {"1e100", "1.5", "-1", "16777216", "18446744073709551615", "\"0\"", "null"}) {
+    for (const std::string& json : {doc(bad, "2", "1"), doc("0", bad, "1"), doc("0", "2", bad)}) {
+      try {
+        Tokenizer::from_hf_json(json);
+        ADD_FAILURE() << "accepted id " << bad;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("must be a token id"), std::string::npos) << e.what();
+      }
+    }
+  }
+  EXPECT_THROW(Tokenizer::from_hf_json(R"({"model": {"type": "BPE", "vocab": [0, 1], "merges": []}})"), Error);
 }
 
 TEST(NativeFiles, RejectMalformedFiles) {
@@ -250,6 +302,9 @@ TEST(NativeFiles, RejectMalformedFiles) {
   EXPECT_THROW(Tokenizer::from_tiktoken(write("d.tiktoken", "YQ== 0\n"), "no-such-pre"), Error);
   EXPECT_THROW(Tokenizer::load(dir.file("missing.json")), Error);
   EXPECT_THROW(Tokenizer::load(write("e.bin", "????")), Error);
+  const std::string merges = write("vocab.bpe", "#version: 0.2\n");
+  for (const char* enc : {R"({"a": 1.5})", R"({"a": 1e100})", R"({"a": -1})", R"(["a"])"})
+    EXPECT_THROW(Tokenizer::from_gpt2_files(write("encoder.json", enc), merges, "gpt2"), Error) << enc;
 }
 
 TEST(HfJson, WordPieceWithBertNormalizer) {
