@@ -1,10 +1,13 @@
 // JSONL and CSV readers and the JSONL writer.
 #include "data/records.h"
 
+#include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
+#include "tokenizer/unicode.h"
 
 namespace slm::data {
 
@@ -35,6 +38,14 @@ std::vector<Row> read_jsonl(const std::string& path) {
 
 std::vector<Row> read_csv(const std::string& path) {
   const std::string s = slurp(path);
+  // Cells become JSON strings, which must be UTF-8: a file in another encoding is refused by line, not
+  // rewritten with U+FFFD on the way out.
+  for (size_t pos = 0, line = 1; pos < s.size(); ++line) {
+    const size_t end = std::min(s.find('\n', pos), s.size());
+    if (!tok::utf8_valid(std::string_view(s).substr(pos, end - pos)))
+      fail("[data] {}:{}: not valid UTF-8 (convert the file to UTF-8)", path, line);
+    pos = end + 1;
+  }
   std::vector<std::vector<std::string>> recs(1);
   std::string cell;
   bool quoted = false, any = false;
@@ -60,6 +71,9 @@ std::vector<Row> read_csv(const std::string& path) {
   if (recs.back().empty()) recs.pop_back();
   if (recs.empty()) fail("[data] {}: no header row", path);
   const auto& head = recs[0];
+  std::set<std::string_view> names;
+  for (const std::string& h : head)
+    if (!names.insert(h).second) fail("[data] {}: column '{}' appears twice in the header", path, h);
   std::vector<Row> rows;
   for (size_t r = 1; r < recs.size(); ++r) {
     if (recs[r].size() != head.size())

@@ -61,6 +61,22 @@ TEST(Records, CsvAndJsonl) {
   }
   std::ofstream(dir.file("ragged.csv")) << "a,b\n1\n";
   EXPECT_THROW(read_csv(dir.file("ragged.csv")), Error);
+  // A CSV that is not UTF-8 (a Latin-1 export) is refused by line instead of reaching JSON as U+FFFD, and a
+  // header naming a column twice is refused instead of the second column silently replacing the first.
+  std::ofstream(dir.file("latin1.csv"), std::ios::binary) << "text,label\nok,ham\ncaf\xe9,spam\n";
+  try {
+    read_csv(dir.file("latin1.csv"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("latin1.csv:3: not valid UTF-8"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir.file("twice.csv")) << "text,label,text\na,b,c\n";
+  try {
+    read_csv(dir.file("twice.csv"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("column 'text' appears twice"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(field_text(rows[0], "body", {{"body", "label"}}), "ham");
   EXPECT_THROW(field_text(rows[0], "missing", {}), Error);
 }
