@@ -24,6 +24,12 @@ struct Ctx {
   }
 };
 
+// A map key as text: YAML allows lists and maps as keys ({[a, b]: c}), a contract does not.
+std::string key_text(const Ctx& c, const YAML::Node& k, const std::string& where) {
+  if (!k.IsScalar()) c.bad(k, where, "a key must be a plain string, not a list or a map");
+  return k.as<std::string>();
+}
+
 std::string scalar(const Ctx& c, const YAML::Node& n, const std::string& key) {
   if (!n.IsScalar()) c.bad(n, key, "expected a string");
   return n.as<std::string>();
@@ -40,7 +46,7 @@ double number(const Ctx& c, const YAML::Node& n, const std::string& key) {
 
 void only_keys(const Ctx& c, const YAML::Node& map, const std::string& where, std::set<std::string> allowed) {
   for (const auto& kv : map) {
-    const std::string k = kv.first.as<std::string>();
+    const std::string k = key_text(c, kv.first, where);
     if (!allowed.count(k)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -49,15 +55,18 @@ void only_keys(const Ctx& c, const YAML::Node& map, const std::string& where, st
   }
 }
 
-nlohmann::json to_json(const YAML::Node& n) {
+nlohmann::json to_json(const Ctx& c, const YAML::Node& n, const std::string& where) {
   if (n.IsMap()) {
     nlohmann::json o = nlohmann::json::object();
-    for (const auto& kv : n) o[kv.first.as<std::string>()] = to_json(kv.second);
+    for (const auto& kv : n) {
+      const std::string k = key_text(c, kv.first, where);
+      o[k] = to_json(c, kv.second, where + "." + k);
+    }
     return o;
   }
   if (n.IsSequence()) {
     nlohmann::json a = nlohmann::json::array();
-    for (const auto& v : n) a.push_back(to_json(v));
+    for (const auto& v : n) a.push_back(to_json(c, v, where + "[]"));
     return a;
   }
   if (!n.IsScalar()) return nullptr;
@@ -132,7 +141,7 @@ void parse_output(const Ctx& c, const YAML::Node& out, TaskContract& t) {
   if (t.kind == OutputKind::json) {
     const YAML::Node s = out["schema"];
     if (!s || !s.IsMap()) c.bad(s ? s : out, "output.schema", "a json task needs a JSON schema (a map)");
-    t.schema = to_json(s);
+    t.schema = to_json(c, s, "output.schema");
   }
 }
 
@@ -153,7 +162,10 @@ void parse_data(const Ctx& c, const YAML::Node& d, TaskContract& t, const std::s
     if (p == t.data.eval) c.bad(ev, "data.eval", "the held-out set must not be a training file");
   if (const YAML::Node f = d["fields"]) {
     if (!f.IsMap()) c.bad(f, "data.fields", "expected a map slot: field");
-    for (const auto& kv : f) t.data.fields[kv.first.as<std::string>()] = scalar(c, kv.second, "data.fields." + kv.first.as<std::string>());
+    for (const auto& kv : f) {
+      const std::string slot = key_text(c, kv.first, "data.fields");
+      t.data.fields[slot] = scalar(c, kv.second, "data.fields." + slot);
+    }
   }
 }
 
@@ -170,27 +182,22 @@ const std::vector<std::string>& known_metrics() {
   return m;
 }
 
-TaskContract parse_contract(const std::string& yaml, const std::string& source, const std::string& base_dir) {
-  Ctx c{source};
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    fail("[task] {}:{}: YAML syntax: {}", source, e.mark.line + 1, e.msg);
-  }
-  if (!root.IsMap()) fail("[task] {}: expected a YAML map at the top level", source);
+namespace {
+
+TaskContract parse_root(const Ctx& c, const YAML::Node& root, const std::string& base_dir) {
+  if (!root.IsMap()) fail("[task] {}: expected a YAML map at the top level", c.source);
   only_keys(c, root, "", {"name", "input", "system", "output", "data", "metrics", "quality", "serving", "prices"});
   TaskContract t;
-  if (!root["name"]) fail("[task] {}: key 'name': missing", source);
+  if (!root["name"]) fail("[task] {}: key 'name': missing", c.source);
   t.name = scalar(c, root["name"], "name");
   if (t.name.empty()) c.bad(root["name"], "name", "empty");
-  if (!root["input"]) fail("[task] {}: key 'input': missing (a template with {{slots}})", source);
+  if (!root["input"]) fail("[task] {}: key 'input': missing (a template with {{slots}})", c.source);
   t.input = scalar(c, root["input"], "input");
   t.slots = template_slots(c, root["input"], t.input);
   if (root["system"]) t.system = scalar(c, root["system"], "system");
-  if (!root["output"]) fail("[task] {}: key 'output': missing", source);
+  if (!root["output"]) fail("[task] {}: key 'output': missing", c.source);
   parse_output(c, root["output"], t);
-  if (!root["data"]) fail("[task] {}: key 'data': missing", source);
+  if (!root["data"]) fail("[task] {}: key 'data': missing", c.source);
   parse_data(c, root["data"], t, base_dir);
   if (const YAML::Node m = root["metrics"]) {
     if (!m.IsSequence()) c.bad(m, "metrics", "expected a list");
@@ -230,7 +237,7 @@ TaskContract parse_contract(const std::string& yaml, const std::string& source, 
   if (const YAML::Node p = root["prices"]) {
     if (!p.IsMap()) c.bad(p, "prices", "expected a map name: {input_per_mtok, output_per_mtok, per_hour}");
     for (const auto& kv : p) {
-      const std::string name = kv.first.as<std::string>(), key = "prices." + name;
+      const std::string name = key_text(c, kv.first, "prices"), key = "prices." + name;
       if (!kv.second.IsMap()) c.bad(kv.second, key, "expected a map");
       only_keys(c, kv.second, key, {"input_per_mtok", "output_per_mtok", "per_hour"});
       Price pr;
@@ -241,6 +248,23 @@ TaskContract parse_contract(const std::string& yaml, const std::string& source, 
     }
   }
   return t;
+}
+
+}  // namespace
+
+TaskContract parse_contract(const std::string& yaml, const std::string& source, const std::string& base_dir) {
+  Ctx c{source};
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    fail("[task] {}:{}: YAML syntax: {}", source, e.mark.line + 1, e.msg);
+  }
+  try {
+    return parse_root(c, root, base_dir);
+  } catch (const YAML::Exception& e) {  // a conversion the checks above let through: still located
+    fail("[task] {}:{}: {}", source, e.mark.line + 1, e.msg);
+  }
 }
 
 TaskContract load_contract(const std::string& path) {

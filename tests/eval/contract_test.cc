@@ -55,6 +55,24 @@ TEST(Contract, ParsesEveryKey) {
   EXPECT_EQ(expected_output(t, row), "ham");
 }
 
+// YAML allows lists and maps as keys; a contract does not, wherever they appear (they reached yaml-cpp's
+// string conversion and ended the process, found by the task_fuzz target).
+TEST(Contract, ListOrMapKeysAreLocatedErrors) {
+  const std::string base = "name: x\ninput: \"{text}\"\ndata: {train: [t.jsonl], eval: e.jsonl}\n";
+  for (const std::string& tail :
+       {std::string("output: {kind: label, labels: [a, b]}\n[k]: 1\n"),
+        std::string("output:\n  kind: json\n  schema: {type: object, properties: {{enum, [A, B]}}}\n"),
+        std::string("output: {kind: label, labels: [a, b]}\nprices: {[p]: {per_hour: 1}}\n"),
+        std::string("output: {kind: label, labels: [a, b]}\nquality: {{a: b}: 1}\n")}) {
+    const std::string err = error_of(base + tail);
+    EXPECT_NE(err.find("a key must be a plain string"), std::string::npos) << tail << " -> " << err;
+    EXPECT_NE(err.find("t.yaml:"), std::string::npos) << err;
+  }
+  const std::string fields = error_of("name: x\ninput: \"{text}\"\noutput: {kind: text}\n"
+                                      "data: {train: [t.jsonl], eval: e.jsonl, fields: {[text]: body}}\n");
+  EXPECT_NE(fields.find("data.fields"), std::string::npos) << fields;
+}
+
 TEST(Contract, JsonKindKeepsTheSchema) {
   const TaskContract t = parse_contract(R"(name: x
 input: "{text}"
