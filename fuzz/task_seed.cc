@@ -3,22 +3,22 @@
 
 int main(int argc, char** argv) {
   return write_seeds(argc, argv, {
-    R"(name: spam
-input: "Subject: {subject}\n{body} {{x}}"
-system: You sort mail.
+    R"(name: route
+system: Route the ticket.
+input: "From: {sender}\nTicket: {text} {{raw}}"
 output:
   kind: label
-  labels: [spam, ham]
+  labels: [billing, outage, other]
 data:
-  train: [a.jsonl, b.csv]
-  eval: held.jsonl
-  fields: {subject: subj, label: y}
-metrics: [accuracy, macro_f1]
-quality: {min_accuracy: 0.9, min_f1: 0.85, max_kl: 0.02}
-serving: {max_tokens: 8, latency_ms: 250}
+  train: [t1.jsonl, t2.csv]
+  eval: heldout.jsonl
+  fields: {sender: from, label: queue}
+metrics: [accuracy, macro_f1, latency, cost]
+quality: {min_accuracy: 0.8, min_f1: 0.75, max_kl: 0.05}
+serving: {max_tokens: 4, latency_ms: 120}
 prices:
-  gpt: {input_per_mtok: 0.15, output_per_mtok: 0.6}
-  local: {per_hour: 0.5}
+  hosted: {input_per_mtok: 0.4, output_per_mtok: 1.6}
+  default: {per_hour: 1.2}
 )",
     R"(name: extract
 input: |
