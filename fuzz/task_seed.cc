@@ -32,13 +32,13 @@ output:
       total: {type: number}
       currency: {enum: [EUR, USD]}
     required: [total]
-data: {eval: e.jsonl, fields: {output: gold}}
-metrics: [json_valid, field_f1]
+data: {train: [t.jsonl], eval: e.jsonl, fields: {output: gold}}
+metrics: [json_validity, field_f1]
 )",
     R"(name: summary
 input: "{doc}"
 output: {kind: text}
-data: {eval: e.jsonl}
+data: {train: [t.jsonl], eval: e.jsonl}
 metrics: [exact_match]
 serving: {max_tokens: 64}
 )",
