@@ -182,6 +182,7 @@ void read_model(const json& m, TokenizerSpec& s) {
   if (!vocab.is_object()) fail("[tokenizer] tokenizer.json: model.vocab must be an object of token: id");
   for (auto it = vocab.begin(); it != vocab.end(); ++it)
     n = std::max<size_t>(n, size_t(json_token_id(it.value(), "tokenizer.json", "token '" + it.key() + "'")) + 1);
+  check_dense_ids(n, vocab.size(), "tokenizer.json");
   s.tokens.assign(n, "");
   for (auto it = vocab.begin(); it != vocab.end(); ++it) s.tokens[it.value().get<size_t>()] = it.key();
   if (type == "BPE") {
@@ -231,7 +232,10 @@ Tokenizer Tokenizer::from_hf_json(std::string_view tokenizer_json, std::string_v
       for (const json& a : j["added_tokens"]) {
         AddedToken t{json_token_id(a.at("id"), "tokenizer.json", "added token id"), a.at("content").get<std::string>(),
                      bool_or(a, "special", false), bool_or(a, "lstrip", false), bool_or(a, "rstrip", false)};
-        if (size_t(t.id) >= s.tokens.size()) s.tokens.resize(t.id + 1);
+        if (size_t(t.id) >= s.tokens.size()) {
+          check_dense_ids(size_t(t.id) + 1, j["model"]["vocab"].size() + j["added_tokens"].size(), "tokenizer.json");
+          s.tokens.resize(t.id + 1);
+        }
         s.tokens[t.id] = t.content;
         s.added.push_back(t);
       }

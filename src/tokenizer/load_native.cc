@@ -159,6 +159,7 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_json, const std:
     if (!enc.is_object()) fail("[tokenizer] {}: must be an object of token: id", encoder_json);
     for (auto it = enc.begin(); it != enc.end(); ++it)
       n = std::max<size_t>(n, size_t(json_token_id(it.value(), encoder_json, "token '" + it.key() + "'")) + 1);
+    check_dense_ids(n, enc.size(), encoder_json);
     s.tokens.assign(n, "");
     for (auto it = enc.begin(); it != enc.end(); ++it) s.tokens[it.value().get<size_t>()] = it.key();
   } catch (const nlohmann::json::exception& e) {
@@ -224,7 +225,10 @@ Tokenizer Tokenizer::from_tiktoken(const std::string& path, const std::string& p
     if (sp == std::string::npos) fail("[tokenizer] {}:{}: expected '<base64> <rank>'", path, line_no);
     const long rank = std::strtol(line.c_str() + sp + 1, nullptr, 10);
     if (rank < 0 || rank > (1 << 24)) fail("[tokenizer] {}:{}: bad rank", path, line_no);
-    if (size_t(rank) >= s.tokens.size()) s.tokens.resize(rank + 1);
+    if (size_t(rank) >= s.tokens.size()) {
+      check_dense_ids(size_t(rank) + 1, line_no, path);  // ranks come in order: at most one per line
+      s.tokens.resize(rank + 1);
+    }
     s.tokens[rank] = bytes_to_byte_level(base64_decode(std::string_view(line).substr(0, sp), path));
   }
   s.scores.resize(s.tokens.size());
