@@ -121,6 +121,14 @@ std::optional<int64_t> opt_int(const json& c, const char* key) {
   return it->get<int64_t>();
 }
 
+// A string member of an object ("" when absent or null); any other type is an error naming `where`.key.
+std::string opt_str(const json& o, const char* key, const char* where) {
+  const auto it = o.find(key);
+  if (it == o.end() || it->is_null()) return "";
+  if (!it->is_string()) fail("[convert] config.json: '{}.{}' must be a string", where, key);
+  return it->get<std::string>();
+}
+
 std::optional<double> opt_num(const json& c, const char* key) {
   const auto it = c.find(key);
   if (it == c.end() || it->is_null()) return std::nullopt;
@@ -145,7 +153,8 @@ std::optional<double> phi3_attn_factor(const json& c) {
   const auto rs = c.find("rope_scaling");
   if (rs == c.end() || rs->is_null()) return std::nullopt;
   if (!rs->is_object()) fail("[convert] config.json: rope_scaling must be an object");
-  std::string type = rs->value("type", rs->value("rope_type", std::string()));
+  std::string type = opt_str(*rs, "type", "rope_scaling");
+  if (type.empty()) type = opt_str(*rs, "rope_type", "rope_scaling");
   for (char& ch : type) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   const double ctx = double(need_int(c, "max_position_embeddings"));
   const double orig = double(need_int(c, "original_max_position_embeddings"));
@@ -233,9 +242,11 @@ std::vector<gguf::KeyValue> hparams_to_gguf(const Family& f, const json& c) {
     if (auto v = opt_int(c, "vocab_size")) kv.push_back(kv_u32(f, "vocab_size", *v));
     kv.push_back(kv_u32(f, "rope.dimension_count", head_dim.value_or(hidden / h.n_head)));
     const auto rs = c.find("rope_scaling");
-    if (rs != c.end() && rs->is_object() && rs->value("type", "") == "linear" && rs->contains("factor")) {
-      kv.push_back({"llama.rope.scaling.type", gguf::Value{std::string("linear")}});
-      kv.push_back(kv_f32(f, "rope.scaling.factor", rs->at("factor").get<double>()));
+    if (rs != c.end() && rs->is_object() && opt_str(*rs, "type", "rope_scaling") == "linear") {
+      if (const std::optional<double> factor = opt_num(*rs, "factor")) {
+        kv.push_back({"llama.rope.scaling.type", gguf::Value{std::string("linear")}});
+        kv.push_back(kv_f32(f, "rope.scaling.factor", *factor));
+      }
     }
   } else if (f.gguf_arch == "phi3") {
     kv.push_back(kv_u32(f, "rope.dimension_count", hidden / h.n_head));
@@ -319,7 +330,7 @@ std::vector<std::pair<std::string, std::vector<float>>> generated_tensors(const 
 std::vector<float> llama3_rope_factors(const json& c) {
   const auto rs = c.find("rope_scaling");
   if (rs == c.end() || !rs->is_object()) return {};
-  std::string type = rs->value("rope_type", std::string());
+  std::string type = opt_str(*rs, "rope_type", "rope_scaling");
   for (char& ch : type) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   if (type != "llama3") return {};
   const double base = opt_num(c, "rope_theta").value_or(10000.0);

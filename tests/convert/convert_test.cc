@@ -237,6 +237,36 @@ TEST(GeneratedTensors, Phi3LongRopeFactorsAndAttentionFactor) {
   EXPECT_TRUE(generated_tensors(*family_for_hf_class("Qwen2ForCausalLM"), l).empty());
 }
 
+// rope_scaling members of the wrong JSON type are errors naming the member (they were nlohmann type
+// errors naming nothing, found by the convert_fuzz target).
+TEST(GeneratedTensors, RopeScalingMembersOfTheWrongTypeAreNamed) {
+  const json base = {{"hidden_size", 64}, {"num_attention_heads", 4}, {"num_hidden_layers", 1},
+                     {"intermediate_size", 64}, {"max_position_embeddings", 131072},
+                     {"original_max_position_embeddings", 4096}};
+  const auto error_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const Family& phi3 = *family_for_hf_class("Phi3ForCausalLM");
+  const Family& llama = *family_for_hf_class("LlamaForCausalLM");
+  json c = base;
+  c["rope_scaling"] = {{"type", json::array({"longrope"})}};
+  EXPECT_NE(error_of([&] { hparams_to_gguf(phi3, c); }).find("'rope_scaling.type' must be a string"), std::string::npos);
+  c["rope_scaling"] = {{"rope_type", 3}};
+  EXPECT_NE(error_of([&] { generated_tensors(llama, c); }).find("'rope_scaling.rope_type' must be a string"),
+            std::string::npos);
+  c["rope_scaling"] = {{"type", "linear"}, {"factor", "2"}};
+  EXPECT_NE(error_of([&] { hparams_to_gguf(llama, c); }).find("'factor' must be a number"), std::string::npos);
+  c["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};
+  const auto kv = hparams_to_gguf(llama, c);
+  ASSERT_NE(find_kv(kv, "llama.rope.scaling.factor"), nullptr);
+  EXPECT_EQ(std::get<float>(find_kv(kv, "llama.rope.scaling.factor")->data), 2.0f);
+}
+
 // A two-shard Llama checkpoint written by hand: hidden 32, 2 heads (head_dim 16), 1 kv head, 1 layer.
 class TinyHfLlama : public ::testing::Test {
  protected:
