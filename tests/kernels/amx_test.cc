@@ -162,6 +162,20 @@ std::vector<float> emulated(const MatView& w, const std::vector<uint8_t>& xa, in
   return y;
 }
 
+// The emulated kernel over row pieces of 5, 16 and all rows against `want` (the reference, within want_nmse)
+// and against `same` (another kernel doing the same arithmetic, within 1e-10).
+void expect_pieces(const MatView& w, const std::vector<uint8_t>& xa, int64_t n, const std::vector<float>& want,
+                   double want_nmse, const std::vector<float>& same) {
+  for (int64_t piece : {int64_t(5), int64_t(16), w.rows}) {
+    const std::vector<float> got = emulated(w, xa, n, piece);
+    const std::string what = std::string(quant::type_name(w.type)) + " rows=" + std::to_string(w.rows) +
+                             " cols=" + std::to_string(w.cols) + " n=" + std::to_string(n) +
+                             " piece=" + std::to_string(piece);
+    EXPECT_LT(nmse(want, got), want_nmse) << what;
+    EXPECT_LT(nmse(same, got), 1e-10) << what;
+  }
+}
+
 // Each token's row from all n prepared rows xa against the same token among 17 tokens taken from 8 and from 24.
 void expect_same_bits_in_parts(const MatView& w, const std::vector<uint8_t>& xa, int64_t n, std::string_view what) {
   const std::vector<float> all = emulated(w, xa, n, w.rows);
@@ -203,14 +217,7 @@ TEST_F(AmxEmulated, EveryTypeMatchesReferenceAndFewTokenKernels) {
           for (int64_t t0 = 0; t0 < n; t0 += 3)
             avx2_->matmul_rows(m.w, x.data() + t0 * cols, xa.data() + size_t(t0) * row, std::min<int64_t>(3, n - t0),
                                0, rows, few.data() + t0 * rows);
-          for (int64_t piece : {int64_t(5), int64_t(16), rows}) {
-            const std::vector<float> got = emulated(m.w, xa, n, piece);
-            const std::string what = std::string(quant::type_name(t)) + " rows=" + std::to_string(rows) +
-                                     " cols=" + std::to_string(cols) + " n=" + std::to_string(n) +
-                                     " piece=" + std::to_string(piece);
-            EXPECT_LT(nmse(want, got), 2e-4) << what;
-            EXPECT_LT(nmse(few, got), 1e-10) << what;  // same integer sums, same f32 steps
-          }
+          expect_pieces(m.w, xa, n, want, 2e-4, few);  // few: same integer sums, same f32 steps
         }
       }
     }
@@ -244,7 +251,7 @@ TEST_F(AmxEmulated, ExtremeBytesDoNotOverflow) {
 }
 
 std::vector<uint8_t> float_acts(const std::vector<float>& x, int64_t n, int64_t cols) {
-  std::vector<uint8_t> xa(6 * size_t((cols + 31) / 32 * 32) * size_t(n));
+  std::vector<uint8_t> xa(cpu::amx::float_act_bytes(cols) * size_t(n));
   cpu::amx_emu::prepare_float_act(x.data(), cols, 0, n, xa.data());
   return xa;
 }
@@ -264,14 +271,7 @@ TEST_F(AmxEmulated, FloatTypesKeepTheFloatContract) {
           for (int64_t t0 = 0; t0 < n; t0 += 3)
             avx2_->matmul_rows(m.w, x.data() + t0 * cols, nullptr, std::min<int64_t>(3, n - t0), 0, rows,
                                f32.data() + t0 * rows);
-          for (int64_t piece : {int64_t(5), int64_t(16), rows}) {
-            const std::vector<float> got = emulated(m.w, xa, n, piece);
-            const std::string what = std::string(quant::type_name(t)) + " rows=" + std::to_string(rows) +
-                                     " cols=" + std::to_string(cols) + " n=" + std::to_string(n) +
-                                     " piece=" + std::to_string(piece);
-            EXPECT_LT(nmse(want, got), 1e-10) << what;
-            EXPECT_LT(nmse(f32, got), 1e-10) << what;
-          }
+          expect_pieces(m.w, xa, n, want, 1e-10, f32);
         }
       }
     }
