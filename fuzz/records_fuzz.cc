@@ -1,26 +1,14 @@
 // libFuzzer target for data sets: the same bytes read as JSONL and as CSV (from a memfd). Each either reads
 // or throws slm::Error naming the file and line; rows read are objects (CSV: one string per header column)
 // and come back unchanged through write_jsonl and read_jsonl.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "data/records.h"
+#include "mem_file.h"
 
 namespace {
-
-struct MemFile {
-  int fd;
-  explicit MemFile(const uint8_t* data, size_t size) : fd(memfd_create("records_fuzz", 0)) {
-    if (fd < 0 || (size && write(fd, data, size) != ssize_t(size))) __builtin_trap();
-  }
-  ~MemFile() { close(fd); }
-  std::string path() const { return "/proc/self/fd/" + std::to_string(fd); }
-};
 
 void round_trip(const std::vector<slm::data::Row>& rows) {
   const MemFile out(nullptr, 0);

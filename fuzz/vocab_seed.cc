@@ -1,11 +1,11 @@
 // Writes the vocab fuzz seeds: vocabulary-only GGUF files of the three tokenizer models GGUF names (llama,
 // gpt2, bert) and a SentencePiece BPE tokenizer.model built field by field.
-#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "io/gguf.h"
+#include "text_seeds.h"
 
 namespace {
 
@@ -77,26 +77,19 @@ std::string spm_model() {
   return m;
 }
 
-bool write(const std::string& path, const void* data, size_t n) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  return f && std::fwrite(data, 1, n, f) == n && std::fclose(f) == 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-    return 2;
-  }
-  const std::string dir = argv[1];
+  const std::string spm = spm_model();
+  if (const int rc = write_seeds(argc, argv, {spm}); rc != 0) return rc;
   const std::vector<std::vector<uint8_t>> ggufs = {
       vocab_gguf("llama", {"<unk>", "<s>", "</s>", "\xE2\x96\x81", "h", "i", "hi", "\xE2\x96\x81hi", "<0x0A>"}, {}),
       vocab_gguf("gpt2", {"<pad>", "<|bos|>", "<|eos|>", "h", "i", "hi", "\xC4\xA0", "\xC4\xA0hi"}, {"h i", "\xC4\xA0 hi"}),
       vocab_gguf("bert", {"[PAD]", "[CLS]", "[SEP]", "[UNK]", "hello", "world", "##s"}, {}),
   };
-  for (size_t i = 0; i < ggufs.size(); ++i)
-    if (!write(dir + "/seed-gguf-" + std::to_string(i), ggufs[i].data(), ggufs[i].size())) return 1;
-  const std::string spm = spm_model();
-  return write(dir + "/seed-spm", spm.data(), spm.size()) ? 0 : 1;
+  for (size_t i = 0; i < ggufs.size(); ++i) {
+    const std::string_view bytes(reinterpret_cast<const char*>(ggufs[i].data()), ggufs[i].size());
+    if (!write_seed(argv[1], "seed-gguf-" + std::to_string(i), bytes)) return 1;
+  }
+  return 0;
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "tokenizer/json_ids.h"
 
 namespace slm::convert {
 namespace {
@@ -142,12 +143,6 @@ struct Vocab {
   std::vector<std::pair<std::string, int64_t>> added_by_content;  // file order, for special-id lookup
 };
 
-int64_t checked_id(const json& v, const std::string& what) {
-  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > (int64_t(1) << 24))
-    fail("[convert] tokenizer.json: {} has a bad id", what);
-  return v.get<int64_t>();
-}
-
 Vocab read_vocab(const json& tj, const json& config) {
   if (!tj.is_object() || !tj.contains("model") || !tj["model"].is_object())
     fail("[convert] tokenizer.json: missing object 'model'");
@@ -159,12 +154,13 @@ Vocab read_vocab(const json& tj, const json& config) {
   v.spm_style = model.value("byte_fallback", false);
   std::map<int64_t, std::string> by_id;
   for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it)
-    by_id[checked_id(*it, "token '" + it.key() + "'")] = it.key();
+    by_id[tok::json_token_id(*it, "tokenizer.json", "token '" + it.key() + "'")] = it.key();
   std::map<int64_t, bool> added;  // id -> special
   for (const json& a : tj.value("added_tokens", json::array())) {
     if (!a.is_object() || !a.contains("id") || !a.contains("content") || !a["content"].is_string())
       fail("[convert] tokenizer.json: malformed added token {}", a.dump().substr(0, 80));
-    const int64_t id = checked_id(a["id"], "added token '" + a["content"].get<std::string>() + "'");
+    const int64_t id =
+        tok::json_token_id(a["id"], "tokenizer.json", "added token '" + a["content"].get<std::string>() + "'");
     by_id[id] = a["content"].get<std::string>();
     added[id] = a.value("special", false);
     v.added_by_content.emplace_back(a["content"].get<std::string>(), id);
